@@ -1,0 +1,1 @@
+"""Framework-free QAT configuration."""

@@ -1,0 +1,75 @@
+"""The framework-free contract of an inferable quantizer: fixed parameters, no training.
+
+``mark_quantizer`` records which target and methods an inferable class implements, and
+``get_inferable_quantizer_class`` finds the one class for a (target, method) pair.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
+
+from .constants import QuantizationMethod, QuantizationTarget
+
+_INFERABLE_CLASSES: list[type] = []
+
+T = TypeVar("T", bound=type)
+
+
+class BaseInferableQuantizer(abc.ABC):
+    """Quantizes a tensor with fixed parameters for deployment."""
+
+    quantization_target: QuantizationTarget
+    quantization_methods: tuple[QuantizationMethod, ...] = ()
+
+    @abc.abstractmethod
+    def __call__(self, inputs: Any) -> Any:
+        """Return the quantized ``inputs``."""
+
+    @abc.abstractmethod
+    def get_config(self) -> dict[str, Any]:
+        """Constructor keyword arguments as plain lists, floats, ints and bools."""
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> BaseInferableQuantizer:
+        return cls(**config)
+
+
+def mark_quantizer(
+    quantization_target: QuantizationTarget,
+    quantization_method: Sequence[QuantizationMethod],
+) -> Callable[[T], T]:
+    """Class decorator: declare the target and methods an inferable quantizer implements."""
+
+    def mark(cls: T) -> T:
+        cls.quantization_target = QuantizationTarget(quantization_target)  # type: ignore[attr-defined]
+        cls.quantization_methods = tuple(QuantizationMethod(m) for m in quantization_method)  # type: ignore[attr-defined]
+        _INFERABLE_CLASSES.append(cls)
+        return cls
+
+    return mark
+
+
+def get_inferable_quantizer_class(
+    quantization_target: QuantizationTarget,
+    quantization_method: QuantizationMethod,
+    base_class: type,
+) -> type:
+    """The one inferable subclass of ``base_class`` marked for this target and method."""
+    target = QuantizationTarget(quantization_target)
+    method = QuantizationMethod(quantization_method)
+    matches = [
+        cls
+        for cls in _INFERABLE_CLASSES
+        if issubclass(cls, base_class)
+        and cls.quantization_target is target  # type: ignore[attr-defined]
+        and method in cls.quantization_methods  # type: ignore[attr-defined]
+    ]
+    if len(matches) != 1:
+        found = ", ".join(f"{c.__module__}.{c.__qualname__}" for c in matches) or "none"
+        raise ValueError(
+            f"expected exactly one {base_class.__name__} for {target.name} / {method.name}, "
+            f"found {len(matches)}: {found}"
+        )
+    return matches[0]

@@ -1,0 +1,1 @@
+"""Keras implementations of the quantizers infrastructure (imports TensorFlow)."""
