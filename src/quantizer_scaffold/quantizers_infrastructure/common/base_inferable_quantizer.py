@@ -1,7 +1,9 @@
 """The framework-free contract of an inferable quantizer: fixed parameters, no training.
 
 ``mark_quantizer`` records which target and methods an inferable class implements, and
-``get_inferable_quantizer_class`` finds the one class for a (target, method) pair.
+``get_inferable_quantizer_class`` finds the one class for a (target, method) pair. The
+``identifier`` keeps families apart: the built-in classes are ``"built-in"``, a scaffolded
+training method's classes carry the method's name.
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ from .constants import QuantizationMethod, QuantizationTarget
 
 _INFERABLE_CLASSES: list[type] = []
 
+BUILT_IN = "built-in"
+
 T = TypeVar("T", bound=type)
 
 
@@ -22,6 +26,7 @@ class BaseInferableQuantizer(abc.ABC):
 
     quantization_target: QuantizationTarget
     quantization_methods: tuple[QuantizationMethod, ...] = ()
+    identifier: str = BUILT_IN
 
     @abc.abstractmethod
     def __call__(self, inputs: Any) -> Any:
@@ -39,24 +44,33 @@ class BaseInferableQuantizer(abc.ABC):
 def mark_quantizer(
     quantization_target: QuantizationTarget,
     quantization_method: Sequence[QuantizationMethod],
+    identifier: str = BUILT_IN,
 ) -> Callable[[T], T]:
     """Class decorator: declare the target and methods an inferable quantizer implements."""
 
     def mark(cls: T) -> T:
         cls.quantization_target = QuantizationTarget(quantization_target)  # type: ignore[attr-defined]
         cls.quantization_methods = tuple(QuantizationMethod(m) for m in quantization_method)  # type: ignore[attr-defined]
+        cls.identifier = identifier  # type: ignore[attr-defined]
+        _INFERABLE_CLASSES[:] = [c for c in _INFERABLE_CLASSES if _same_class(c, cls) is False]
         _INFERABLE_CLASSES.append(cls)
         return cls
 
     return mark
 
 
+def _same_class(a: type, b: type) -> bool:
+    """Whether ``b`` redefines ``a`` (a module reloaded), so the old entry is replaced."""
+    return (a.__module__, a.__qualname__) == (b.__module__, b.__qualname__)
+
+
 def get_inferable_quantizer_class(
     quantization_target: QuantizationTarget,
     quantization_method: QuantizationMethod,
     base_class: type,
+    identifier: str = BUILT_IN,
 ) -> type:
-    """The one inferable subclass of ``base_class`` marked for this target and method."""
+    """The one inferable subclass of ``base_class`` marked for this target, method and family."""
     target = QuantizationTarget(quantization_target)
     method = QuantizationMethod(quantization_method)
     matches = [
@@ -65,11 +79,13 @@ def get_inferable_quantizer_class(
         if issubclass(cls, base_class)
         and cls.quantization_target is target  # type: ignore[attr-defined]
         and method in cls.quantization_methods  # type: ignore[attr-defined]
+        and cls.identifier == identifier  # type: ignore[attr-defined]
     ]
     if len(matches) != 1:
         found = ", ".join(f"{c.__module__}.{c.__qualname__}" for c in matches) or "none"
         raise ValueError(
-            f"expected exactly one {base_class.__name__} for {target.name} / {method.name}, "
+            f"expected exactly one {base_class.__name__} for {target.name} / {method.name} "
+            f"({identifier}), "
             f"found {len(matches)}: {found}"
         )
     return matches[0]
