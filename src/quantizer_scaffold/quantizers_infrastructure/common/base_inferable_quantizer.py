@@ -52,7 +52,7 @@ def mark_quantizer(
         cls.quantization_target = QuantizationTarget(quantization_target)  # type: ignore[attr-defined]
         cls.quantization_methods = tuple(QuantizationMethod(m) for m in quantization_method)  # type: ignore[attr-defined]
         cls.identifier = identifier  # type: ignore[attr-defined]
-        _INFERABLE_CLASSES[:] = [c for c in _INFERABLE_CLASSES if _same_class(c, cls) is False]
+        _INFERABLE_CLASSES[:] = [c for c in _INFERABLE_CLASSES if not _same_class(c, cls)]
         _INFERABLE_CLASSES.append(cls)
         return cls
 
