@@ -8,6 +8,7 @@ layers always share one Keras.
 from __future__ import annotations
 
 import os
+from typing import Any
 
 from ..common.dependencies import require_keras_runtime
 
@@ -27,4 +28,16 @@ if (
         "install tf-keras matching your TensorFlow (pip install 'quantizer-scaffold[tensorflow]')"
     )
 
-__all__ = ["keras", "tf", "tfmot"]
+
+def safe_mode_scope() -> Any:
+    """A scope in which every Keras deserialization runs in safe mode.
+
+    ``keras.models.load_model(safe_mode=True)`` enforces it for ``.keras`` files only; the
+    SavedModel and HDF5 loaders read the same thread-local flag, which only this scope sets.
+    """
+    from tf_keras.src.saving.serialization_lib import SafeModeScope
+
+    return SafeModeScope(True)
+
+
+__all__ = ["keras", "safe_mode_scope", "tf", "tfmot"]

@@ -48,3 +48,8 @@ def register_quantizer(
 def registered_quantizer_classes() -> dict[str, type]:
     """Every class registered through ``register_quantizer``, by registered name."""
     return dict(_REGISTERED)
+
+
+def is_registered(cls: type) -> bool:
+    """Whether ``cls`` itself was registered through ``register_quantizer``."""
+    return any(klass is cls for klass in _REGISTERED.values())

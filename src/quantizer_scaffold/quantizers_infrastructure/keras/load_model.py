@@ -1,0 +1,44 @@
+"""``load_quantized_model``: load a saved quantized Keras model with every registered quantizer.
+
+The built-in inferable quantizers, the wrapper and, through the QAT dispatcher, every
+built-in and scaffolded trainable quantizer register themselves when their modules are
+imported; this module imports them before loading. Keras' safe mode stays on for every
+format, so a model file cannot run arbitrary Python code (``lambda`` bytecode is refused).
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+from typing import Any
+
+from .compat import keras, safe_mode_scope
+
+# importing these modules registers every quantizer class the project ships
+_REGISTERING_MODULES = (
+    "quantizer_scaffold.quantizers_infrastructure.keras.inferable_quantizers",
+    "quantizer_scaffold.quantizers_infrastructure.keras.quantization_wrapper",
+    "quantizer_scaffold.qat.keras.quantizer.quantization_dispatcher_builder",
+)
+
+
+def import_registered_quantizers() -> None:
+    """Import the modules that register the project's quantizers (cheap after the first call)."""
+    for module in _REGISTERING_MODULES:
+        importlib.import_module(module)
+
+
+def load_quantized_model(
+    path: str | os.PathLike[str],
+    custom_objects: dict[str, Any] | None = None,
+    compile: bool = True,
+) -> keras.Model:
+    """Load a ``.keras`` file or a SavedModel directory (and ``.h5``) saved with quantizers."""
+    import_registered_quantizers()
+    path = os.fspath(path)
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"no saved model at {path!r}")
+    with safe_mode_scope():
+        return keras.models.load_model(
+            path, custom_objects=custom_objects, compile=compile, safe_mode=True
+        )

@@ -1,0 +1,215 @@
+"""``KerasQuantizationWrapper``: a Keras layer whose weights and outputs pass through quantizers.
+
+The wrapper quantizes the named weights of the inner layer (``"kernel"``,
+``"depthwise_kernel"``, ...), runs the inner layer's ``call`` with them, then applies the
+activation quantizers to its output. Trainable quantizers create their variables on the
+wrapper at build time (``initialize_quantization(shape, name, layer=wrapper)``), so the
+variables are ordinary Keras weights: saved, restored, and mirrored under ``tf.distribute``.
+
+Whether a quantizer is trainable is decided by its class (``BaseTrainableQuantizer``), and
+whether it receives ``training`` by ``accepts_training_argument()``, both once at
+construction; the per-step ``call`` only runs the prepared plan.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from ..common.base_inferable_quantizer import BaseInferableQuantizer
+from ..common.base_trainable_quantizer import BaseTrainableQuantizer
+from .compat import keras, tf
+from .serialization import is_registered, register_quantizer
+
+Quantizer = BaseTrainableQuantizer | BaseInferableQuantizer
+
+
+def _wants_training(quantizer: Quantizer) -> bool:
+    return (
+        isinstance(quantizer, BaseTrainableQuantizer)
+        and type(quantizer).accepts_training_argument()
+    )
+
+
+def _check_quantizer(quantizer: Any, where: str) -> Quantizer:
+    if not isinstance(quantizer, (BaseTrainableQuantizer, BaseInferableQuantizer)):
+        raise TypeError(
+            f"{where} must be a BaseKerasTrainableQuantizer or BaseKerasInferableQuantizer, "
+            f"got {type(quantizer).__name__}"
+        )
+    return quantizer
+
+
+@register_quantizer
+class KerasQuantizationWrapper(keras.layers.Wrapper):
+    """Quantizes the named weights of ``layer`` and, in order, its output."""
+
+    def __init__(
+        self,
+        layer: keras.layers.Layer,
+        weights_quantizers: Mapping[str, Quantizer] | None = None,
+        activation_quantizers: Iterable[Quantizer] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        if isinstance(layer, keras.layers.Layer):
+            kwargs.setdefault("name", f"quant_{layer.name}")
+        super().__init__(layer, **kwargs)
+        weights_quantizers = dict(weights_quantizers or {})
+        for attr, quantizer in weights_quantizers.items():
+            _check_quantizer(quantizer, f"{self.name}: weights_quantizers[{attr!r}]")
+        activation_quantizers = list(activation_quantizers or [])
+        for i, quantizer in enumerate(activation_quantizers):
+            _check_quantizer(quantizer, f"{self.name}: activation_quantizers[{i}]")
+        # plain attributes, out of Keras' automatic tracking (quantizers hold no variables)
+        object.__setattr__(self, "_weights_quantizers", weights_quantizers)
+        object.__setattr__(self, "_activation_quantizers", activation_quantizers)
+        object.__setattr__(
+            self,
+            "_weights_plan",
+            [(attr, q, _wants_training(q)) for attr, q in weights_quantizers.items()],
+        )
+        object.__setattr__(
+            self, "_activation_plan", [(q, _wants_training(q)) for q in activation_quantizers]
+        )
+        object.__setattr__(
+            self, "_layer_takes_training", "training" in inspect.signature(layer.call).parameters
+        )
+        object.__setattr__(self, "_quantizer_variables", {})
+
+    @property
+    def weights_quantizers(self) -> dict[str, Quantizer]:
+        """Quantizer of each quantized weight attribute of the inner layer."""
+        return self._weights_quantizers
+
+    @property
+    def activation_quantizers(self) -> list[Quantizer]:
+        """Quantizers applied, in order, to the inner layer's output."""
+        return self._activation_quantizers
+
+    @property
+    def quantizer_variables(self) -> dict[str, dict[str, tf.Variable]]:
+        """Variables each trainable quantizer created, by weight attribute or ``activation_i``."""
+        return self._quantizer_variables
+
+    def build(self, input_shape: Any) -> None:
+        super().build(input_shape)  # builds the inner layer
+        variables = self._quantizer_variables
+        for attr, quantizer, _ in self._weights_plan:
+            weight = getattr(self.layer, attr, None)
+            if not isinstance(weight, tf.Variable):
+                available = ", ".join(
+                    sorted(n for n, v in vars(self.layer).items() if isinstance(v, tf.Variable))
+                )
+                raise ValueError(
+                    f"{self.name}: {type(self.layer).__name__} has no weight {attr!r} to "
+                    f"quantize (its weights: {available or 'none'})"
+                )
+            if isinstance(quantizer, BaseTrainableQuantizer):
+                variables[attr] = quantizer.initialize_quantization(
+                    weight.shape, f"{attr}_quantizer", self
+                )
+        if any(isinstance(q, BaseTrainableQuantizer) for q in self._activation_quantizers):
+            output_shape = self.layer.compute_output_shape(input_shape)
+            for i, quantizer in enumerate(self._activation_quantizers):
+                if isinstance(quantizer, BaseTrainableQuantizer):
+                    variables[f"activation_{i}"] = quantizer.initialize_quantization(
+                        output_shape, f"activation_{i}_quantizer", self
+                    )
+
+    def call(self, inputs: Any, training: Any = None, **kwargs: Any) -> Any:
+        if training is None:
+            training = False
+        layer = self.layer
+        originals = []
+        try:
+            for attr, quantizer, wants_training in self._weights_plan:
+                weight = getattr(layer, attr)
+                originals.append((attr, weight))
+                quantized = quantizer(weight, training) if wants_training else quantizer(weight)
+                # bypass Keras' attribute tracking: the variable stays the layer's weight
+                object.__setattr__(layer, attr, quantized)
+            if self._layer_takes_training:
+                kwargs["training"] = training
+            outputs = layer.call(inputs, **kwargs)
+        finally:
+            for attr, weight in originals:
+                object.__setattr__(layer, attr, weight)
+        for quantizer, wants_training in self._activation_plan:
+            outputs = quantizer(outputs, training) if wants_training else quantizer(outputs)
+        return outputs
+
+    def compute_output_shape(self, input_shape: Any) -> Any:
+        return self.layer.compute_output_shape(input_shape)
+
+    def convert_to_inferable_quantizers(self) -> KerasQuantizationWrapper:
+        """A new wrapper of a copy of the inner layer, every trainable quantizer converted.
+
+        The copy carries the inner layer's weights but none of the quantizers' variables.
+        """
+        weights_quantizers = {attr: _inferable(q) for attr, q in self._weights_quantizers.items()}
+        activation_quantizers = [_inferable(q) for q in self._activation_quantizers]
+        layer = self.layer.__class__.from_config(self.layer.get_config())
+        wrapper = type(self)(layer, weights_quantizers, activation_quantizers, name=self.name)
+        if self.layer.built:
+            wrapper.build(self._build_input_shape)
+            layer.set_weights(self.layer.get_weights())
+        return wrapper
+
+    def get_config(self) -> dict[str, Any]:
+        config = super().get_config()
+        config["weights_quantizers"] = {
+            attr: _serialize(q, self.name) for attr, q in self._weights_quantizers.items()
+        }
+        config["activation_quantizers"] = [
+            _serialize(q, self.name) for q in self._activation_quantizers
+        ]
+        return config
+
+    @classmethod
+    def from_config(
+        cls, config: dict[str, Any], custom_objects: dict[str, Any] | None = None
+    ) -> KerasQuantizationWrapper:
+        config = dict(config)
+        layer = keras.layers.deserialize(config.pop("layer"), custom_objects=custom_objects)
+        weights_quantizers = {
+            attr: _deserialize(q, custom_objects)
+            for attr, q in config.pop("weights_quantizers", {}).items()
+        }
+        activation_quantizers = [
+            _deserialize(q, custom_objects) for q in config.pop("activation_quantizers", [])
+        ]
+        return cls(layer, weights_quantizers, activation_quantizers, **config)
+
+
+def _inferable(quantizer: Quantizer) -> BaseInferableQuantizer:
+    if isinstance(quantizer, BaseTrainableQuantizer):
+        quantizer = quantizer.convert2inferable()
+        if not isinstance(quantizer, BaseInferableQuantizer):
+            raise TypeError(
+                f"convert2inferable() must return a BaseKerasInferableQuantizer, "
+                f"got {type(quantizer).__name__}"
+            )
+    return quantizer
+
+
+def _serialize(quantizer: Quantizer, owner: str) -> dict[str, Any]:
+    if not is_registered(type(quantizer)):
+        name = type(quantizer).__name__
+        raise ValueError(
+            f"{owner}: {name} is not registered for saving: decorate it with "
+            f"@qi.register_quantizer so load_quantized_model can rebuild it"
+        )
+    return keras.utils.serialize_keras_object(quantizer)
+
+
+def _deserialize(spec: dict[str, Any], custom_objects: dict[str, Any] | None) -> Quantizer:
+    """Rebuild a quantizer from its registered name only (the same in every save format)."""
+    name = spec.get("registered_name") or spec["class_name"]
+    cls = keras.saving.get_registered_object(name, custom_objects=custom_objects)
+    if cls is None:
+        raise ValueError(
+            f"unknown quantizer {name!r}: import the module that defines it (decorated with "
+            "@qi.register_quantizer) before loading, or pass it in custom_objects"
+        )
+    return cls.from_config(spec["config"])
