@@ -1,0 +1,375 @@
+"""Model in, model out: ``qat_init`` wraps a float Keras model for QAT, ``qat_finalize`` exports it.
+
+``qat_init`` clones a Functional or Sequential model, wrapping every layer it knows how to
+quantize in a ``KerasQuantizationWrapper`` whose quantizers come from the dispatcher and
+whose initial parameters come from data: weight thresholds (or ranges) from the kernel,
+activation thresholds, signedness and ranges from the outputs over the representative
+dataset. Layers it does not quantize are left as they are and listed in ``model.qat_report``
+(and in a log warning when they hold weights). ``qat_finalize`` replaces every trainable
+quantizer with its ``convert2inferable()``; the result predicts exactly what the QAT model
+predicts in inference mode and reloads with ``load_quantized_model``.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from quantizer_scaffold import quantizers_infrastructure as qi
+from quantizer_scaffold.qat.common.qat_config import QATConfig
+from quantizer_scaffold.qat.keras.quantizer.quantization_dispatcher_builder import (
+    get_trainable_quantizer_class,
+)
+from quantizer_scaffold.quantizers_infrastructure.common.node_config import DEFAULT_MIN_THRESHOLD
+from quantizer_scaffold.quantizers_infrastructure.keras.compat import keras
+
+logger = logging.getLogger(__name__)
+
+Batch = Any
+RepresentativeDataset = Callable[[], Iterable[Batch]]
+LayerCopier = Callable[[keras.layers.Layer], keras.layers.Layer]
+
+# layer class -> {weight attribute: its output-channel axis}; matched by exact class, so a
+# user's subclass (which may change what the weight means) is reported, not guessed at.
+QUANTIZED_WEIGHTS: dict[type, dict[str, int]] = {
+    keras.layers.Dense: {"kernel": -1},
+    keras.layers.Conv1D: {"kernel": -1},
+    keras.layers.Conv2D: {"kernel": -1},
+    keras.layers.Conv3D: {"kernel": -1},
+    keras.layers.Conv1DTranspose: {"kernel": -2},
+    keras.layers.Conv2DTranspose: {"kernel": -2},
+    keras.layers.Conv3DTranspose: {"kernel": -2},
+    keras.layers.DepthwiseConv1D: {"depthwise_kernel": -2},
+    keras.layers.DepthwiseConv2D: {"depthwise_kernel": -2},
+    keras.layers.SeparableConv1D: {"depthwise_kernel": -2, "pointwise_kernel": -1},
+    keras.layers.SeparableConv2D: {"depthwise_kernel": -2, "pointwise_kernel": -1},
+}
+
+
+@dataclass(frozen=True)
+class QATReport:
+    """What ``qat_init`` did to each layer: wrapped, or left alone and why."""
+
+    quantized: tuple[str, ...] = ()
+    skipped: dict[str, str] = field(default_factory=dict)
+
+    def __str__(self) -> str:
+        lines = [f"quantized {len(self.quantized)} layer(s): {', '.join(self.quantized)}"]
+        lines += [f"left unquantized: {name} ({reason})" for name, reason in self.skipped.items()]
+        return "\n".join(lines)
+
+
+def qat_init(
+    model: keras.Model,
+    representative_dataset: RepresentativeDataset | None = None,
+    qat_config: QATConfig | None = None,
+    weights_n_bits: int = 8,
+    activation_n_bits: int = 8,
+    weights_method: qi.QuantizationMethod | None = qi.QuantizationMethod.SYMMETRIC,
+    activation_method: qi.QuantizationMethod | None = qi.QuantizationMethod.SYMMETRIC,
+    per_channel: bool = True,
+) -> keras.Model:
+    """A new, uncompiled model with every supported layer wrapped for quantization-aware training.
+
+    ``representative_dataset`` is a callable returning an iterable of input batches (as TFLite's
+    converter takes it); it is required unless ``activation_method`` is None. Pass
+    ``weights_method=None`` to quantize activations only. ``model`` itself is not changed.
+    """
+    qat_config = qat_config or QATConfig()
+    _check_model(model)
+    if weights_method is None and activation_method is None:
+        raise ValueError("nothing to quantize: weights_method and activation_method are both None")
+    make_weights_quantizer = _quantizer_factory(
+        qat_config.weight_training_method,
+        weights_method,
+        qi.QuantizationTarget.Weights,
+        qat_config.weight_quantizer_params_override,
+        "weight_quantizer_params_override",
+    )
+    make_activation_quantizer = _quantizer_factory(
+        qat_config.activation_training_method,
+        activation_method,
+        qi.QuantizationTarget.Activation,
+        qat_config.activation_quantizer_params_override,
+        "activation_quantizer_params_override",
+    )
+    if activation_method is not None and representative_dataset is None:
+        raise ValueError(
+            "activation quantization needs data to set its thresholds: pass "
+            "representative_dataset=<callable returning input batches>, or "
+            "activation_method=None to quantize weights only"
+        )
+
+    plan, skipped = _plan(model)
+    if not plan:
+        supported = ", ".join(sorted(cls.__name__ for cls in QUANTIZED_WEIGHTS))
+        raise ValueError(f"no layer of {model.name!r} can be quantized: qat_init wraps {supported}")
+    statistics = (
+        _output_statistics(model, plan, representative_dataset)
+        if activation_method is not None
+        else {}
+    )
+
+    def wrap(layer: keras.layers.Layer, copy_layer: LayerCopier) -> keras.layers.Layer:
+        if layer.name not in plan:
+            return copy_layer(layer)
+        weights_quantizers = {}
+        if weights_method is not None:
+            for attribute, axis in plan[layer.name].items():
+                kernel = keras.backend.get_value(getattr(layer, attribute))
+                config = _weights_config(kernel, axis, weights_method, weights_n_bits, per_channel)
+                weights_quantizers[attribute] = make_weights_quantizer(config)
+        activation_quantizers = []
+        if activation_method is not None:
+            config = _activation_config(
+                statistics[layer.name], activation_method, activation_n_bits
+            )
+            activation_quantizers.append(make_activation_quantizer(config))
+        return qi.KerasQuantizationWrapper(
+            copy_layer(layer),
+            weights_quantizers=weights_quantizers,
+            activation_quantizers=activation_quantizers,
+        )
+
+    qat_model = _clone(model, wrap)
+    report = QATReport(tuple(plan), skipped)
+    _log_report(report, model)
+    qat_model.qat_report = report
+    return qat_model
+
+
+def qat_finalize(qat_model: keras.Model) -> keras.Model:
+    """A new model with every trainable quantizer replaced by its ``convert2inferable()``.
+
+    In inference mode it predicts what ``qat_model`` predicts; save it with ``model.save`` and
+    reload it with ``qi.load_quantized_model``.
+    """
+    _check_model(qat_model)
+    if not any(isinstance(layer, qi.KerasQuantizationWrapper) for layer in qat_model.layers):
+        raise ValueError(
+            f"{qat_model.name!r} has no KerasQuantizationWrapper layer: pass the model that "
+            "qat_init returned"
+        )
+
+    def convert(layer: keras.layers.Layer, copy_layer: LayerCopier) -> keras.layers.Layer:
+        if isinstance(layer, qi.KerasQuantizationWrapper):
+            return layer.convert_to_inferable_quantizers()
+        return copy_layer(layer)
+
+    return _clone(qat_model, convert)
+
+
+def _check_model(model: Any) -> None:
+    if not isinstance(model, keras.Model):
+        raise TypeError(
+            f"expected a tf_keras Model, got {type(model).__name__}: build the model with "
+            "quantizer_scaffold.quantizers_infrastructure.keras.compat.keras (Keras 2)"
+        )
+    # tf_keras marks Functional models and Sequential models with a known input this way;
+    # only those have a layer graph that clone_model can rebuild
+    if not getattr(model, "_is_graph_network", False) or not model.inputs:
+        raise TypeError(
+            f"{type(model).__name__} {model.name!r} is not a Functional model or a Sequential "
+            "model with a known input: subclassed models cannot be cloned layer by layer; "
+            "build it with keras.Input (or give the Sequential an input_shape)"
+        )
+
+
+def _quantizer_factory(
+    training_method: Any,
+    method: qi.QuantizationMethod | None,
+    target: qi.QuantizationTarget,
+    override: dict[str, Any] | None,
+    override_name: str,
+) -> Callable[[Any], qi.BaseTrainableQuantizer]:
+    """Resolve the quantizer class (and check the override) before touching the model."""
+    if method is None:
+        return lambda config: None  # type: ignore[return-value, arg-type]
+    quantizer_class = get_trainable_quantizer_class(training_method, method, target)
+    override = dict(override or {})
+    parameters = inspect.signature(quantizer_class).parameters
+    takes_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values())
+    unknown = sorted(set(override) - set(parameters) - {"quantization_config"})
+    if unknown and not takes_any:
+        raise ValueError(
+            f"{override_name} has {unknown}, which {quantizer_class.__name__}() does not take "
+            f"(it takes: {', '.join(parameters)})"
+        )
+    return lambda config: quantizer_class(config, **override)
+
+
+def _plan(model: keras.Model) -> tuple[dict[str, dict[str, int]], dict[str, str]]:
+    """Which layers get wrapped (name -> weight attribute -> channel axis), and which not, why."""
+    plan: dict[str, dict[str, int]] = {}
+    skipped: dict[str, str] = {}
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.InputLayer):
+            continue
+        weights = QUANTIZED_WEIGHTS.get(type(layer))
+        if weights is not None:
+            plan[layer.name] = {
+                attribute: axis % getattr(layer, attribute).shape.rank
+                for attribute, axis in weights.items()
+            }
+        elif isinstance(layer, keras.Model):
+            skipped[layer.name] = "nested model: apply qat_init to it before nesting it"
+        elif layer.weights:
+            skipped[layer.name] = f"{type(layer).__name__} holds weights but has no quantizer"
+        else:
+            skipped[layer.name] = f"{type(layer).__name__} has no weights; output not quantized"
+    return plan, skipped
+
+
+def _log_report(report: QATReport, model: keras.Model) -> None:
+    with_weights = {
+        name: reason for name, reason in report.skipped.items() if "holds weights" in reason
+    }
+    logger.info("qat_init(%s): %s", model.name, report)
+    if with_weights:
+        logger.warning(
+            "qat_init(%s) left layers with weights unquantized: %s",
+            model.name,
+            "; ".join(f"{name} ({reason})" for name, reason in with_weights.items()),
+        )
+
+
+def _clone(
+    model: keras.Model,
+    replace: Callable[[keras.layers.Layer, LayerCopier], keras.layers.Layer],
+) -> keras.Model:
+    """Clone ``model`` with ``replace(layer, copy_layer)`` standing in for each layer.
+
+    ``copy_layer`` makes a fresh copy of a layer from its config; the original's weights are
+    copied into every such copy once the clone is built.
+    """
+    pending: list[tuple[keras.layers.Layer, keras.layers.Layer]] = []
+
+    def copy_layer(layer: keras.layers.Layer) -> keras.layers.Layer:
+        fresh = layer.__class__.from_config(layer.get_config())
+        pending.append((layer, fresh))
+        return fresh
+
+    clone = keras.models.clone_model(model, clone_function=lambda layer: replace(layer, copy_layer))
+    for source, fresh in pending:
+        fresh.set_weights(source.get_weights())
+    return clone
+
+
+def _weights_config(
+    kernel: np.ndarray,
+    axis: int,
+    method: qi.QuantizationMethod,
+    n_bits: int,
+    per_channel: bool,
+) -> qi.NodeWeightsQuantizationConfig:
+    """Thresholds (or ranges) that cover the kernel: per output channel, or one for the tensor."""
+    reduce_axes = tuple(i for i in range(kernel.ndim) if i != axis) if per_channel else None
+    if qi.QuantizationMethod(method) is qi.QuantizationMethod.UNIFORM:
+        low = np.min(kernel, axis=reduce_axes)
+        high = np.max(kernel, axis=reduce_axes)
+        high = np.maximum(high, low + DEFAULT_MIN_THRESHOLD)  # a constant channel still has a range
+        params = {"range_min": low.tolist(), "range_max": high.tolist()}
+    else:
+        threshold = np.maximum(np.max(np.abs(kernel), axis=reduce_axes), DEFAULT_MIN_THRESHOLD)
+        params = {"threshold": threshold.tolist()}
+    return qi.NodeWeightsQuantizationConfig(
+        weights_quantization_method=method,
+        weights_n_bits=n_bits,
+        weights_quantization_params=params,
+        weights_channels_axis=axis if per_channel else None,
+        weights_per_channel_threshold=per_channel,
+    )
+
+
+def _activation_config(
+    statistics: tuple[float, float], method: qi.QuantizationMethod, n_bits: int
+) -> qi.NodeActivationQuantizationConfig:
+    """Threshold and sign (or range) that cover every output seen on the representative data."""
+    low, high = statistics
+    if qi.QuantizationMethod(method) is qi.QuantizationMethod.UNIFORM:
+        params: dict[str, Any] = {
+            "range_min": low,
+            "range_max": max(high, low + DEFAULT_MIN_THRESHOLD),
+        }
+    else:
+        signed = low < 0
+        threshold = max(abs(low), abs(high)) if signed else high
+        params = {"threshold": max(threshold, DEFAULT_MIN_THRESHOLD), "is_signed": signed}
+    return qi.NodeActivationQuantizationConfig(
+        activation_quantization_method=method,
+        activation_n_bits=n_bits,
+        activation_quantization_params=params,
+    )
+
+
+def _output_statistics(
+    model: keras.Model,
+    plan: dict[str, dict[str, int]],
+    representative_dataset: RepresentativeDataset,
+) -> dict[str, tuple[float, float]]:
+    """(min, max) of each planned layer's output over every representative batch."""
+    names: list[str] = []
+    outputs = []
+    for name in plan:
+        for output in _layer_outputs(model.get_layer(name)):
+            names.append(name)
+            outputs.append(output)
+    probe = keras.Model(model.inputs, outputs)
+    low = {name: np.inf for name in plan}
+    high = {name: -np.inf for name in plan}
+    seen = 0
+    for batch in _input_batches(representative_dataset, len(model.inputs)):
+        values = probe.predict_on_batch(batch)
+        if len(outputs) == 1:
+            values = [values]
+        for name, value in zip(names, values, strict=True):
+            low[name] = min(low[name], float(np.min(value)))
+            high[name] = max(high[name], float(np.max(value)))
+        seen += 1
+    if not seen:
+        raise ValueError("representative_dataset() yielded no batch: it must yield input batches")
+    for name in plan:
+        if not (np.isfinite(low[name]) and np.isfinite(high[name])):
+            raise ValueError(
+                f"the output of layer {name!r} is not finite on the representative data "
+                f"(min {low[name]}, max {high[name]}): check the inputs and the float model"
+            )
+    return {name: (low[name], high[name]) for name in plan}
+
+
+def _layer_outputs(layer: keras.layers.Layer) -> list[Any]:
+    """Every output tensor of ``layer`` in the model (one per call of a shared layer)."""
+    try:
+        return [layer.output]
+    except AttributeError:  # shared layer: called more than once
+        return [layer.get_output_at(i) for i in range(len(layer.inbound_nodes))]
+
+
+def _input_batches(representative_dataset: Any, n_inputs: int) -> Iterator[Batch]:
+    """Normalise TFLite-style batches (array, [array], [a, b], dict) to what the model takes."""
+    if not callable(representative_dataset):
+        raise TypeError(
+            "representative_dataset must be a callable returning an iterable of input batches, "
+            f"e.g. lambda: dataset.take(8); got {type(representative_dataset).__name__}"
+        )
+    for batch in representative_dataset():
+        if isinstance(batch, dict):
+            yield batch
+        elif isinstance(batch, (list, tuple)):
+            if len(batch) != n_inputs:
+                raise ValueError(
+                    f"a representative batch has {len(batch)} parts but the model has "
+                    f"{n_inputs} input(s): yield inputs only, without labels"
+                )
+            yield batch[0] if n_inputs == 1 else list(batch)
+        else:
+            if n_inputs != 1:
+                raise ValueError(
+                    f"the model has {n_inputs} inputs: yield a list of {n_inputs} arrays per batch"
+                )
+            yield batch
