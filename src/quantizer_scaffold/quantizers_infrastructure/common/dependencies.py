@@ -20,9 +20,15 @@ class MissingDependencyError(ImportError):
 
 def missing_runtime_packages() -> list[str]:
     """Distributions of the Keras runtime that are not importable here, in install order."""
-    return [
-        dist for name, dist in RUNTIME_PACKAGES.items() if importlib.util.find_spec(name) is None
-    ]
+    return [dist for name, dist in RUNTIME_PACKAGES.items() if not _importable(name)]
+
+
+def _importable(name: str) -> bool:
+    """Whether ``import name`` can find the package (an import hook that refuses it: no)."""
+    try:
+        return importlib.util.find_spec(name) is not None
+    except (ImportError, ValueError):
+        return False
 
 
 def require_keras_runtime(feature: str) -> None:

@@ -7,6 +7,7 @@ model never carries numpy scalars or enum integers whose meaning could drift.
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Mapping
 from typing import Any
 
@@ -31,7 +32,12 @@ def _method(value: QuantizationMethod | str, field: str) -> QuantizationMethod:
 
 
 def _n_bits(value: Any, field: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or not MIN_BITS <= value <= MAX_BITS:
+    # numbers.Integral admits numpy integers (bool is excluded: True is not a bit width)
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, numbers.Integral)
+        or not MIN_BITS <= value <= MAX_BITS
+    ):
         raise ValueError(f"{field} must be an int in {MIN_BITS}..{MAX_BITS}, got {value!r}")
     return int(value)
 
@@ -75,7 +81,8 @@ def _threshold(value: Any, field: str) -> Threshold:
 
 
 def _bool(value: Any, field: str) -> bool:
-    if not isinstance(value, bool) and type(value).__name__ != "bool_":
+    numpy_bool = type(value).__module__ == "numpy" and type(value).__name__ in ("bool_", "bool")
+    if not isinstance(value, bool) and not numpy_bool:
         raise ValueError(f"{field} must be True or False, got {value!r}")
     return bool(value)
 

@@ -1,0 +1,118 @@
+"""quantizer_utils: the one implementation of the math, fused op and plain ops alike."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from conftest import off_tie_codes, reference_range, reference_symmetric, reference_uniform
+
+from quantizer_scaffold.quantizers_infrastructure.keras import quantizer_utils as qu
+from quantizer_scaffold.quantizers_infrastructure.keras.compat import tf
+
+
+def test_ste_round_rounds_half_up_with_identity_gradient():
+    x = tf.constant([-2.5, -1.5, -0.5, -0.4, 0.5, 1.49, 2.5])
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        y = qu.ste_round(x)
+    np.testing.assert_array_equal(y.numpy(), [-2.0, -1.0, 0.0, 0.0, 1.0, 1.0, 3.0])
+    np.testing.assert_array_equal(tape.gradient(y, x).numpy(), np.ones(7))
+
+
+def test_ste_clip_gradient_is_one_inside_zero_outside():
+    x = tf.constant([-3.0, -1.0, 0.0, 1.0, 3.0])
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        y = qu.ste_clip(x, -1.0, 1.0)
+    np.testing.assert_array_equal(y.numpy(), [-1.0, -1.0, 0.0, 1.0, 1.0])
+    np.testing.assert_array_equal(tape.gradient(y, x).numpy(), [0.0, 1.0, 1.0, 1.0, 0.0])
+
+
+@pytest.mark.parametrize("axis", [0, 1, 2, 3, -1, -2, -3, -4])
+def test_channel_broadcast_every_axis(axis):
+    shape = (2, 3, 4, 5)
+    channels = shape[axis]
+    values = np.arange(1, channels + 1, dtype=np.float32)
+    out = qu.channel_broadcast(values, 4, axis) * tf.ones(shape)
+    expected = np.moveaxis(
+        np.broadcast_to(values, shape[: axis % 4] + shape[axis % 4 + 1 :] + (channels,)),
+        -1,
+        axis % 4,
+    )
+    np.testing.assert_array_equal(out.numpy(), expected)
+
+
+def test_channel_broadcast_rejects_an_axis_outside_the_rank():
+    with pytest.raises(ValueError, match="channel_axis 4 is out of range for a tensor of rank 4"):
+        qu.channel_broadcast([1.0], 4, 4)
+
+
+def test_power_of_two_threshold_is_exact_and_rounds_up():
+    exponents = np.arange(-16, 17)
+    powers = 2.0**exponents
+    np.testing.assert_array_equal(qu.power_of_two_threshold(powers).numpy(), powers)
+    just_above = powers * (1 + 2**-20)
+    np.testing.assert_array_equal(qu.power_of_two_threshold(just_above).numpy(), powers * 2)
+    np.testing.assert_array_equal(
+        qu.power_of_two_threshold([0.3, 3.0, 1e-9]).numpy(), [0.5, 4.0, 2**-16]
+    )
+    assert qu.power_of_two_threshold(1e-9, min_threshold=2**-10).numpy() == 2**-10
+
+
+@pytest.mark.parametrize(
+    "a, b, expected",
+    [((-1.0, 2.0), None, None), ((0.5, 3.0), None, (0.0, 3.0)), ((-2.0, -1.0), None, (-2.0, 0.0))],
+)
+def test_adjust_range_to_include_zero(a, b, expected):
+    low, high = qu.adjust_range_to_include_zero(a[0], a[1], 8)
+    ref_low, ref_high, scale = reference_range(a[0], a[1], 8)
+    np.testing.assert_allclose([low.numpy(), high.numpy()], [ref_low, ref_high], rtol=1e-6)
+    if expected is not None:
+        np.testing.assert_allclose([low.numpy(), high.numpy()], expected, rtol=1e-6)
+    # zero is exactly a grid point
+    assert abs(ref_low / scale - round(ref_low / scale)) < 1e-9
+
+
+@pytest.mark.parametrize("n_bits", [1, 2, 3, 8, 16])
+@pytest.mark.parametrize("signed", [True, False])
+def test_ties_round_half_up_in_the_fused_and_the_plain_path(n_bits, signed):
+    threshold = 2.0  # a power of two: every tie is exactly representable
+    delta = threshold / 2 ** (n_bits - int(signed))
+    qmin, qmax = (-(2 ** (n_bits - 1)), 2 ** (n_bits - 1) - 1) if signed else (0, 2**n_bits - 1)
+    codes = np.unique(np.clip(np.arange(qmin - 2, qmax + 2), qmin - 2, None))[:600]
+    x = ((codes + 0.5) * delta).astype(np.float32)
+    expected = reference_symmetric(x, threshold, n_bits, signed)[0]
+    fused = qu.symmetric_quantize(x, threshold, n_bits, signed)  # per-tensor: fused op if n >= 2
+    plain = qu.symmetric_quantize(
+        x[:, None], np.full((len(x), 1), threshold, np.float32), n_bits, signed
+    )
+    np.testing.assert_array_equal(fused.numpy(), expected)
+    np.testing.assert_array_equal(plain.numpy()[:, 0], expected)
+
+
+@pytest.mark.parametrize("n_bits", [2, 4, 8])
+def test_symmetric_gradients_match_between_fused_and_plain_paths(n_bits):
+    x = tf.constant([-3.0, -0.5, 0.2, 0.99, 2.0])
+    threshold = tf.Variable(1.0)
+    with tf.GradientTape(persistent=True) as tape:
+        tape.watch(x)
+        fused = qu.symmetric_quantize(x, threshold, n_bits)
+        plain = qu.symmetric_quantize(x[:, None], tf.fill([5, 1], 1.0) * threshold, n_bits)
+    inside = ((x.numpy() >= -1.0) & (x.numpy() <= 1.0 - 2.0 ** (1 - n_bits))).astype(np.float32)
+    np.testing.assert_array_equal(tape.gradient(fused, x).numpy(), inside)
+    np.testing.assert_array_equal(tape.gradient(plain, x).numpy(), inside)
+    np.testing.assert_allclose(
+        tape.gradient(fused, threshold).numpy(), tape.gradient(plain, threshold).numpy(), rtol=1e-6
+    )
+
+
+@pytest.mark.parametrize("n_bits", [2, 5, 8])
+def test_uniform_quantize_matches_reference(rng, n_bits):
+    low, high, scale = reference_range(-0.83, 1.37, n_bits)
+    positions = off_tie_codes(rng, (4000,), 0, 2**n_bits - 1)
+    x = (low + scale * positions).astype(np.float32)
+    expected, _, codes, _ = reference_uniform(x, -0.83, 1.37, n_bits)
+    out = qu.uniform_quantize(x, -0.83, 1.37, n_bits).numpy()
+    np.testing.assert_allclose(out, expected, atol=1e-6)
+    plain = qu.uniform_quantize(x[:, None], [[-0.83]] * len(x), [[1.37]] * len(x), n_bits)
+    np.testing.assert_allclose(plain.numpy()[:, 0], expected, atol=1e-6)
