@@ -1,0 +1,284 @@
+"""``scaffold-quantizer``: a thin click shell over :mod:`quantizer_scaffold.scaffold.api`.
+
+``scaffold-quantizer --method X --target weights`` scaffolds (the group runs without a
+subcommand); ``scaffold-quantizer remove --method X`` and ``scaffold-quantizer list`` are
+subcommands. Every error is one line on stderr: exit code 2 for bad input or a conflict,
+1 for a failed write (rolled back) and for ``--check`` when something would change.
+Shell completion: ``eval "$(_SCAFFOLD_QUANTIZER_COMPLETE=bash_source scaffold-quantizer)"``.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+import click
+
+from .errors import ScaffoldError
+from .naming import QuantizationMethod, Target
+
+PROG = "scaffold-quantizer"
+TARGETS = [t.value for t in Target]
+METHODS = [m.value for m in QuantizationMethod]
+STYLES = {
+    "CREATE": "green",
+    "UPDATE": "yellow",
+    "DELETE": "red",
+    "UNCHANGED": "dim",
+    "KEEP": "cyan",
+}
+
+
+def _complete(choices: list[str]) -> Any:
+    def complete(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[str]:
+        return [c for c in choices if c.startswith(incomplete)]
+
+    return complete
+
+
+def _method_option(required: bool) -> Any:
+    return click.option(
+        "--method",
+        "-m",
+        metavar="NAME",
+        required=required,
+        help="Training method: MyTrainingMethod, my_training_method or my-training-method.",
+    )
+
+
+def _root_option() -> Any:
+    return click.option(
+        "--root",
+        type=click.Path(file_okay=False, path_type=str),
+        help="Project to work in (default: the nearest folder with pyproject.toml).",
+    )
+
+
+def _write_options(command: Any) -> Any:
+    for option in reversed(
+        [
+            click.option("--dry-run", is_flag=True, help="Show what would change, with diffs."),
+            click.option(
+                "--check", is_flag=True, help="Write nothing; exit 1 if anything would change."
+            ),
+            click.option(
+                "--json", "as_json", is_flag=True, help="Print a machine-readable report."
+            ),
+        ]
+    ):
+        command = option(command)
+    return command
+
+
+def _console(stderr: bool = False) -> Any:
+    from rich.console import Console
+
+    return Console(stderr=stderr, highlight=False, soft_wrap=True)
+
+
+def _print_report(report: Any, as_json: bool, show_diffs: bool) -> None:
+    if as_json:
+        click.echo(json.dumps(report.to_dict(), indent=2))
+        return
+    from rich.text import Text
+
+    console = _console()
+    for note in report.notes:
+        console.print(Text(f"note: {note}", style="cyan"))
+    width = max((len(f.action) for f in report.files), default=6)
+    for item in report.files:
+        line = Text(f"{item.action:<{width}}  ", style=STYLES.get(item.action, ""))
+        line.append(item.path, style="dim" if item.action == "UNCHANGED" else "")
+        if item.note:
+            line.append(f"  ({item.note})", style="dim")
+        console.print(line)
+        if show_diffs and item.diff:
+            for diff_line in item.diff.splitlines():
+                style = (
+                    "green"
+                    if diff_line.startswith("+")
+                    else "red"
+                    if diff_line.startswith("-")
+                    else "dim"
+                )
+                console.print(Text(diff_line, style=style))
+    if report.dry_run:
+        verdict = "would change files" if report.changed else "nothing to change"
+        console.print(Text(f"dry run: {verdict}; nothing was written", style="bold"))
+    elif not report.changed:
+        console.print(Text("nothing to change: everything is up to date", style="bold"))
+    if report.next_steps and not report.dry_run:
+        console.print(Text("\nNext steps:", style="bold"))
+        for number, step in enumerate(report.next_steps, 1):
+            console.print(f"  {number}. {step}")
+
+
+def _finish(report: Any, as_json: bool, dry_run: bool, check: bool) -> None:
+    _print_report(report, as_json, show_diffs=dry_run)
+    if check and report.changed:
+        raise click.exceptions.Exit(1)
+
+
+class _ScaffoldGroup(click.Group):
+    """A group whose own options scaffold when no subcommand follows."""
+
+    def format_usage(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        formatter.write_usage(PROG, "--method NAME [--target weights|activation] [OPTIONS]")
+        formatter.write_usage(PROG, "remove --method NAME [--target ...] [OPTIONS]")
+        formatter.write_usage(PROG, "list [--root PATH] [--json]")
+
+
+@click.group(
+    cls=_ScaffoldGroup,
+    invoke_without_command=True,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+@_method_option(required=False)
+@click.option(
+    "--target",
+    "-t",
+    default="weights",
+    show_default=True,
+    metavar="weights|activation",
+    shell_complete=_complete(TARGETS),
+    help="What the quantizer acts on.",
+)
+@click.option(
+    "--quantization-method",
+    "-q",
+    "quantization_methods",
+    multiple=True,
+    metavar="|".join(METHODS),
+    shell_complete=_complete(METHODS),
+    help="Grid(s) the quantizer implements; repeat for several (default: symmetric).",
+)
+@_root_option()
+@click.option("--force", is_flag=True, help="Replace files/registrations this tool made before.")
+@_write_options
+@click.version_option(package_name="quantizer-scaffold", prog_name=PROG)
+@click.pass_context
+def cli(
+    ctx: click.Context,
+    method: str | None,
+    target: str,
+    quantization_methods: tuple[str, ...],
+    root: str | None,
+    force: bool,
+    dry_run: bool,
+    check: bool,
+    as_json: bool,
+) -> None:
+    """Scaffold a trainable + inferable quantizer pair and register it with libcst.
+
+    \b
+    scaffold-quantizer --method MyTrainingMethod --target weights
+    scaffold-quantizer --method my-method --target activation -q symmetric -q power_of_two
+    scaffold-quantizer remove --method MyTrainingMethod
+    scaffold-quantizer list
+    """
+    if ctx.invoked_subcommand is not None:
+        source = ctx.get_parameter_source
+        given = [
+            name
+            for name in ("method", "target", "quantization_methods", "force", "dry_run", "check")
+            if source(name) is click.core.ParameterSource.COMMANDLINE
+        ]
+        if given or root or as_json:
+            raise click.UsageError(
+                f"put options after the subcommand: {PROG} {ctx.invoked_subcommand} --method ..."
+            )
+        return
+    if method is None:
+        raise click.UsageError(
+            f"--method is required, e.g. {PROG} --method MyTrainingMethod --target weights"
+        )
+    from . import api
+
+    report = api.scaffold(
+        method,
+        target,
+        quantization_methods,
+        root=root,
+        dry_run=dry_run,
+        check=check,
+        force=force,
+    )
+    _finish(report, as_json, dry_run, check)
+
+
+@cli.command("remove")
+@_method_option(required=True)
+@click.option(
+    "--target",
+    "-t",
+    default=None,
+    metavar="weights|activation",
+    shell_complete=_complete(TARGETS),
+    help="Remove only this target (default: every target of the method).",
+)
+@_root_option()
+@_write_options
+def remove_command(
+    method: str, target: str | None, root: str | None, dry_run: bool, check: bool, as_json: bool
+) -> None:
+    """Unregister a scaffolded method and delete its generated files that you did not edit."""
+    from . import api
+
+    report = api.remove(method, target, root=root, dry_run=dry_run, check=check)
+    _finish(report, as_json, dry_run, check)
+
+
+@cli.command("list")
+@_root_option()
+@click.option("--json", "as_json", is_flag=True, help="Print a machine-readable list.")
+def list_command(root: str | None, as_json: bool) -> None:
+    """Show every TrainingMethod and the quantizer classes registered for it (read from code)."""
+    from . import api
+
+    project, methods = api.list_methods(root=root)
+    if as_json:
+        rows = [{"name": m.name, "value": m.value, "quantizers": m.quantizers} for m in methods]
+        click.echo(json.dumps({"root": str(project.root), "methods": rows}, indent=2))
+        return
+    from rich.table import Table
+
+    table = Table(title=f"TrainingMethod in {project.config.training_method_file}")
+    table.add_column("method")
+    table.add_column("value", justify="right")
+    for target in TARGETS:
+        table.add_column(target)
+    for entry in methods:
+        cells = [
+            "\n".join(f"{k}: {v}" for k, v in entry.quantizers.get(t, {}).items()) or "-"
+            for t in TARGETS
+        ]
+        table.add_row(entry.name, entry.value, *cells)
+    _console().print(table)
+
+
+def _fail(message: str, code: int) -> None:
+    click.echo(f"{PROG}: error: {message}", err=True)
+    sys.exit(code)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console-script entry point: one-line errors, documented exit codes."""
+    try:
+        code = cli.main(args=argv, prog_name=PROG, standalone_mode=False)
+    except click.exceptions.Exit as stop:
+        sys.exit(stop.exit_code)
+    except click.exceptions.Abort:
+        _fail("aborted", 130)
+    except click.ClickException as error:
+        message = " ".join(error.format_message().split())
+        _fail(f"{message} (see {PROG} --help)", error.exit_code)
+    except ScaffoldError as error:
+        _fail(" ".join(str(error).split()), error.exit_code)
+    except KeyboardInterrupt:
+        _fail("interrupted", 130)
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
