@@ -13,6 +13,9 @@ from .common.qat_config import QATConfig, TrainingMethod
 _KERAS_EXPORTS = {
     "qat_init": "quantizer_scaffold.qat.keras.quantization_facade",
     "qat_finalize": "quantizer_scaffold.qat.keras.quantization_facade",
+    "QATReport": "quantizer_scaffold.qat.keras.quantization_facade",
+    "TfmotQuantizer": "quantizer_scaffold.qat.keras.tfmot_adapter",
+    "TfmotQuantizeConfig": "quantizer_scaffold.qat.keras.tfmot_adapter",
 }
 
 __all__ = ["QATConfig", "TrainingMethod", *_KERAS_EXPORTS]
