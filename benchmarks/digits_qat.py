@@ -1,0 +1,157 @@
+"""Accuracy of post-training quantization, STE QAT, LSQ QAT and tfmot on the digits CNN.
+
+Run: python benchmarks/digits_qat.py [--seeds 3] [--plot digits_qat.png]
+Prints one row per method and bit width (mean and spread over seeds, held-out accuracy)
+and writes a plot of accuracy against bit width.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+from collections import defaultdict
+from collections.abc import Callable
+
+from workload import (
+    Digits,
+    accuracy,
+    build_cnn,
+    compile_for_training,
+    load_split,
+    seed_everything,
+)
+
+from quantizer_scaffold.qat import QATConfig, TrainingMethod, qat_finalize, qat_init
+from quantizer_scaffold.quantizers_infrastructure.keras.compat import keras, tfmot
+
+BIT_WIDTHS = ((8, 8), (4, 8), (4, 4), (2, 4))
+
+
+def train_float(data: Digits, epochs: int) -> keras.Model:
+    model = compile_for_training(build_cnn())
+    model.fit(data.x_train, data.y_train, batch_size=32, epochs=epochs, verbose=0)
+    return model
+
+
+def quantize_and_train(
+    float_model: keras.Model,
+    data: Digits,
+    bits: tuple[int, int],
+    training_method: TrainingMethod | None,
+    epochs: int,
+) -> keras.Model:
+    """qat_init from the float model; ``training_method`` None means PTQ (no training)."""
+    method = training_method or TrainingMethod.STE
+    qat_model = qat_init(
+        float_model,
+        representative_dataset=data.representative_dataset(),
+        qat_config=QATConfig(weight_training_method=method, activation_training_method=method),
+        weights_n_bits=bits[0],
+        activation_n_bits=bits[1],
+    )
+    if training_method is not None:
+        compile_for_training(qat_model, learning_rate=3e-4)
+        qat_model.fit(data.x_train, data.y_train, batch_size=32, epochs=epochs, verbose=0)
+    return qat_finalize(qat_model)
+
+
+def tfmot_default_qat(float_model: keras.Model, data: Digits, epochs: int) -> keras.Model:
+    model = compile_for_training(tfmot.quantization.keras.quantize_model(float_model), 3e-4)
+    model.fit(data.x_train, data.y_train, batch_size=32, epochs=epochs, verbose=0)
+    return model
+
+
+def run(seeds: int, float_epochs: int, qat_epochs: int, bit_widths=BIT_WIDTHS):
+    """Accuracy per (method, bits) over ``seeds`` seeds: {method: {bits: [acc, ...]}}."""
+    lsq = getattr(TrainingMethod, "LSQ", None)
+    methods: dict[str, TrainingMethod | None] = {"PTQ": None, "QAT STE": TrainingMethod.STE}
+    if lsq is not None:
+        methods["QAT LSQ"] = lsq
+    results: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
+    for seed in range(seeds):
+        data = load_split(seed)
+        seed_everything(seed)
+        float_model = train_float(data, float_epochs)
+        float_accuracy = accuracy(float_model, data)
+        for bits in bit_widths:
+            label = f"{bits[0]}/{bits[1]}"
+            results["float"][label].append(float_accuracy)
+            for name, method in methods.items():
+                seed_everything(seed)
+                model = quantize_and_train(float_model, data, bits, method, qat_epochs)
+                results[name][label].append(accuracy(model, data))
+        seed_everything(seed)
+        results["tfmot 8-bit QAT"]["8/8"].append(
+            accuracy(tfmot_default_qat(float_model, data, qat_epochs), data)
+        )
+    return results
+
+
+def format_table(results) -> str:
+    labels = [label for label in results["float"]]
+    header = f"{'method':<16}" + "".join(f"{label:>16}" for label in labels)
+    lines = [header, "-" * len(header)]
+    for name, per_bits in results.items():
+        cells = []
+        for label in labels:
+            values = per_bits.get(label)
+            if not values:
+                cells.append(f"{'-':>16}")
+                continue
+            spread = statistics.pstdev(values) if len(values) > 1 else 0.0
+            cells.append(f"{100 * statistics.mean(values):>9.2f} ±{100 * spread:>5.2f}")
+        lines.append(f"{name:<16}" + "".join(cells))
+    return "\n".join(lines)
+
+
+def plot(results, path: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    labels = list(results["float"])
+    figure, axis = plt.subplots(figsize=(6, 4))
+    for name, per_bits in results.items():
+        xs = [i for i, label in enumerate(labels) if per_bits.get(label)]
+        means = [100 * statistics.mean(per_bits[labels[i]]) for i in xs]
+        spreads = [
+            100 * statistics.pstdev(per_bits[labels[i]]) if len(per_bits[labels[i]]) > 1 else 0
+            for i in xs
+        ]
+        axis.errorbar(xs, means, yerr=spreads, marker="o", capsize=3, label=name)
+    axis.set_xticks(range(len(labels)), labels)
+    axis.set_xlabel("weights / activations bits")
+    axis.set_ylabel("held-out accuracy (%)")
+    axis.set_title("digits CNN: quantization methods by bit width")
+    axis.grid(alpha=0.3)
+    axis.legend()
+    figure.tight_layout()
+    figure.savefig(path, dpi=120)
+
+
+def main(argv: list[str] | None = None, log: Callable[[str], None] = print) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--float-epochs", type=int, default=15)
+    parser.add_argument("--qat-epochs", type=int, default=5)
+    parser.add_argument("--plot", default="digits_qat.png", help="PNG path ('' to skip)")
+    parser.add_argument("--tiny", action="store_true", help="one seed, one epoch, 8/8 and 2/4")
+    args = parser.parse_args(argv)
+    bit_widths = BIT_WIDTHS
+    if args.tiny:
+        args.seeds, args.float_epochs, args.qat_epochs = 1, 1, 1
+        bit_widths = ((8, 8), (2, 4))
+    start = time.perf_counter()
+    results = run(args.seeds, args.float_epochs, args.qat_epochs, bit_widths)
+    log(format_table(results))
+    log(f"({args.seeds} seeds, {time.perf_counter() - start:.0f} s)")
+    if args.plot:
+        plot(results, args.plot)
+        log(f"plot written to {args.plot}")
+    return results
+
+
+if __name__ == "__main__":
+    main()
