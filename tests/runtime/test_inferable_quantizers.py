@@ -6,7 +6,7 @@ import json
 
 import numpy as np
 import pytest
-from conftest import off_tie_codes, reference_range, reference_symmetric, reference_uniform
+from runtime_reference import off_tie_codes, reference_range, reference_symmetric, reference_uniform
 
 from quantizer_scaffold import quantizers_infrastructure as qi
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import off_tie_codes, reference_range, reference_symmetric, reference_uniform
+from runtime_reference import off_tie_codes, reference_range, reference_symmetric, reference_uniform
 
 from quantizer_scaffold.quantizers_infrastructure.keras import quantizer_utils as qu
 from quantizer_scaffold.quantizers_infrastructure.keras.compat import tf
