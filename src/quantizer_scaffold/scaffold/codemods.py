@@ -539,6 +539,10 @@ class AddImport(cst.CSTTransformer):
         same_package = []
         imports = []
         for index, statement in enumerate(statements):
+            if isinstance(statement, (cst.Try, cst.If)) and m.findall(
+                statement, m.Import() | m.ImportFrom()
+            ):
+                imports.append(index)  # imports guarded by try/if: ours goes after them
             if not _is_top_import(statement):
                 continue
             imports.append(index)

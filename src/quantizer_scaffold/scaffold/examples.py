@@ -1,0 +1,92 @@
+"""Refresh (or check) ``generated_examples/``: the seed's two examples, as the tool writes them.
+
+    python -m quantizer_scaffold.scaffold.examples          # rewrite generated_examples/
+    python -m quantizer_scaffold.scaffold.examples --check  # exit 1 if they are out of date
+
+Both run the real generator on a temporary copy of this repository (``src/`` and
+``pyproject.toml``): ``MyTrainingMethod`` for weights, then for activations (symmetric), and
+store the generated files plus the registry changes as ``registry.patch``.
+"""
+
+from __future__ import annotations
+
+import difflib
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+from .api import scaffold
+from .naming import Target
+from .project import load_project
+
+EXAMPLES = [("MyTrainingMethod", Target.WEIGHTS), ("MyTrainingMethod", Target.ACTIVATION)]
+OUTPUT = "generated_examples"
+PATCH = "registry.patch"
+
+
+def repository_root() -> Path:
+    return Path(__file__).resolve().parents[3]
+
+
+def render_examples(repo: Path) -> dict[str, str]:
+    """Relative path inside generated_examples/ -> text."""
+    with tempfile.TemporaryDirectory(prefix="scaffold-examples-") as folder:
+        copy = Path(folder)
+        shutil.copytree(repo / "src", copy / "src", ignore=shutil.ignore_patterns("__pycache__"))
+        shutil.copy2(repo / "pyproject.toml", copy / "pyproject.toml")
+        config = load_project(copy).config
+        registry_files = [config.training_method_file, config.dispatcher_file]
+        before = {p: (copy / p).read_text(encoding="utf-8") for p in registry_files}
+        files: dict[str, str] = {}
+        for method, target in EXAMPLES:
+            report = scaffold(method, target, ["symmetric"], root=copy)
+            for item in report.files:
+                if item.action == "CREATE" and item.path.endswith(".py"):
+                    files[item.path] = (copy / item.path).read_text(encoding="utf-8")
+        patch = []
+        for path in registry_files:
+            after = (copy / path).read_text(encoding="utf-8")
+            patch.extend(
+                difflib.unified_diff(
+                    before[path].splitlines(keepends=True),
+                    after.splitlines(keepends=True),
+                    fromfile=f"a/{path}",
+                    tofile=f"b/{path}",
+                )
+            )
+        files[PATCH] = "".join(patch)
+        return files
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    repo = repository_root()
+    expected = render_examples(repo)
+    output = repo / OUTPUT
+    current = (
+        {
+            p.relative_to(output).as_posix(): p.read_text(encoding="utf-8")
+            for p in sorted(output.rglob("*"))
+            if p.is_file()
+        }
+        if output.exists()
+        else {}
+    )
+    if "--check" in args:
+        stale = sorted(p for p in set(expected) | set(current) if expected.get(p) != current.get(p))
+        for path in stale:
+            print(f"out of date: {OUTPUT}/{path}")
+        return 1 if stale else 0
+    if output.exists():
+        shutil.rmtree(output)
+    for path, text in expected.items():
+        target = output / path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(text.encode("utf-8"))
+        print(f"wrote {OUTPUT}/{path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,72 @@
+"""The generated quantizers: their own contract tests pass, ruff accepts them, examples match."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from scaffold_helpers import REPO, copy_project, run_cli
+
+from quantizer_scaffold.scaffold import examples
+
+
+@pytest.fixture(scope="session")
+def scaffolded(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A project with the seed's weights example and a three-method activation quantizer."""
+    project = copy_project(tmp_path_factory.mktemp("scaffolded"))
+    for args in (
+        ["--method", "MyTrainingMethod", "--target", "weights"],
+        [
+            "-m",
+            "my-training-method",
+            "-t",
+            "activation",
+            "-q",
+            "symmetric",
+            "-q",
+            "power_of_two",
+            "-q",
+            "uniform",
+        ],
+    ):
+        result = run_cli(*args, cwd=project)
+        assert result.returncode == 0, result.stderr
+    return project
+
+
+def test_generated_contract_tests_pass(scaffolded: Path) -> None:
+    """One TensorFlow subprocess runs both generated test modules, against the copy's code."""
+    env = {**os.environ, "PYTHONPATH": str(scaffolded / "src")}
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/generated"],
+        cwd=scaffolded,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
+    assert " passed" in result.stdout and "failed" not in result.stdout
+
+
+def test_generated_code_is_ruff_clean(scaffolded: Path) -> None:
+    paths = ["src/quantizer_scaffold/qat/keras/quantizer/my_training_method", "tests/generated"]
+    ruff = [sys.executable, "-m", "ruff"]
+    for command in (["check", "--no-cache", *paths], ["format", "--no-cache", "--check", *paths]):
+        result = subprocess.run([*ruff, *command], cwd=scaffolded, capture_output=True, text=True)
+        assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_generated_examples_are_up_to_date() -> None:
+    """Refresh with: python -m quantizer_scaffold.scaffold.examples"""
+    output = REPO / examples.OUTPUT
+    expected = examples.render_examples(REPO)
+    current = {
+        p.relative_to(output).as_posix(): p.read_bytes().decode("utf-8")
+        for p in output.rglob("*")
+        if p.is_file()
+    }
+    assert current == expected, "run: python -m quantizer_scaffold.scaffold.examples"
