@@ -54,7 +54,7 @@ from pkg.ste import STEWeightQuantizer, STEActivationQuantizer
 
 METHOD2WEIGHTQUANTIZER = {TrainingMethod.STE: {qi.QuantizationMethod.SYMMETRIC: STEWeightQuantizer}}
 METHOD2ACTQUANTIZER = {TrainingMethod.STE: {qi.QuantizationMethod.SYMMETRIC: STEActivationQuantizer}}
-""",
+""",  # noqa: E501
     "annotated, no trailing comma, imported names": """from typing import Dict
 
 from pkg.common import QuantizationMethod, TrainingMethod
@@ -189,7 +189,8 @@ def test_import_goes_to_its_sorted_place_once() -> None:
 def test_existing_import_inside_try_is_reused() -> None:
     dispatcher = DISPATCHERS["imports inside try/except, empty dicts"].replace(
         "    from pkg.common import TrainingMethod\n",
-        f"    from pkg.common import TrainingMethod\n    from {MODULE} import MyMethodWeightsTrainingQuantizer\n",
+        "    from pkg.common import TrainingMethod\n"
+        f"    from {MODULE} import MyMethodWeightsTrainingQuantizer\n",
     )
     result = _register(_texts(dispatcher), Target.WEIGHTS, ["symmetric"])
     assert result.dispatcher_text.count("import MyMethodWeightsTrainingQuantizer") == 1
@@ -198,7 +199,8 @@ def test_existing_import_inside_try_is_reused() -> None:
 def test_a_users_registration_is_a_conflict() -> None:
     dispatcher = DISPATCHERS["one-line dicts without trailing commas"].replace(
         "{TrainingMethod.STE: {qi.QuantizationMethod.SYMMETRIC: STEWeightQuantizer}}",
-        "{TrainingMethod.STE: {}, TrainingMethod.MyMethod: {qi.QuantizationMethod.SYMMETRIC: STEWeightQuantizer}}",
+        "{TrainingMethod.STE: {}, "
+        "TrainingMethod.MyMethod: {qi.QuantizationMethod.SYMMETRIC: STEWeightQuantizer}}",
     )
     with pytest.raises(RegistryError, match="did not register"):
         _register(_texts(dispatcher), Target.WEIGHTS, ["symmetric"])

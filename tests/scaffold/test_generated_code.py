@@ -64,9 +64,5 @@ def test_generated_examples_are_up_to_date() -> None:
     """Refresh with: python -m quantizer_scaffold.scaffold.examples"""
     output = REPO / examples.OUTPUT
     expected = examples.render_examples(REPO)
-    current = {
-        p.relative_to(output).as_posix(): p.read_bytes().decode("utf-8")
-        for p in output.rglob("*")
-        if p.is_file()
-    }
+    current = examples.stored_examples(output)
     assert current == expected, "run: python -m quantizer_scaffold.scaffold.examples"

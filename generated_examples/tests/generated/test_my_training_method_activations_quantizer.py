@@ -13,6 +13,9 @@ from typing import Any
 
 import numpy as np
 import pytest
+
+from quantizer_scaffold import quantizers_infrastructure as qi
+from quantizer_scaffold.qat.common.qat_config import TrainingMethod
 from quantizer_scaffold.qat.keras.quantizer.my_training_method.activations_inferable_quantizer import (  # noqa: E501
     METHODS,
     MyTrainingMethodActivationsInferableQuantizer,
@@ -20,9 +23,6 @@ from quantizer_scaffold.qat.keras.quantizer.my_training_method.activations_infer
 from quantizer_scaffold.qat.keras.quantizer.my_training_method.activations_training_quantizer import (  # noqa: E501
     MyTrainingMethodActivationsTrainingQuantizer,
 )
-
-from quantizer_scaffold import quantizers_infrastructure as qi
-from quantizer_scaffold.qat.common.qat_config import TrainingMethod
 from quantizer_scaffold.qat.keras.quantizer.quantization_dispatcher_builder import (
     get_trainable_quantizer_class,
 )

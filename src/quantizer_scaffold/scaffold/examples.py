@@ -23,6 +23,20 @@ from .project import load_project
 EXAMPLES = [("MyTrainingMethod", Target.WEIGHTS), ("MyTrainingMethod", Target.ACTIVATION)]
 OUTPUT = "generated_examples"
 PATCH = "registry.patch"
+OWN_FILES = {"ruff.toml"}  # hand-written configuration of the folder, not generated
+
+
+def stored_examples(output: Path) -> dict[str, str]:
+    """The generated files under ``output`` (caches and the folder's own config left out)."""
+    if not output.exists():
+        return {}
+    return {
+        path.relative_to(output).as_posix(): path.read_bytes().decode("utf-8")
+        for path in sorted(output.rglob("*"))
+        if path.is_file()
+        and path.relative_to(output).as_posix() not in OWN_FILES
+        and not any(p.startswith((".", "__pycache__")) for p in path.relative_to(output).parts)
+    }
 
 
 def repository_root() -> Path:
@@ -64,22 +78,14 @@ def main(argv: list[str] | None = None) -> int:
     repo = repository_root()
     expected = render_examples(repo)
     output = repo / OUTPUT
-    current = (
-        {
-            p.relative_to(output).as_posix(): p.read_text(encoding="utf-8")
-            for p in sorted(output.rglob("*"))
-            if p.is_file()
-        }
-        if output.exists()
-        else {}
-    )
+    current = stored_examples(output)
     if "--check" in args:
         stale = sorted(p for p in set(expected) | set(current) if expected.get(p) != current.get(p))
         for path in stale:
             print(f"out of date: {OUTPUT}/{path}")
         return 1 if stale else 0
-    if output.exists():
-        shutil.rmtree(output)
+    for path in set(current) - set(expected):
+        (output / path).unlink()
     for path, text in expected.items():
         target = output / path
         target.parent.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,73 @@
+"""Wall time of the ``scaffold-quantizer`` CLI beside ``python -c pass`` (median of runs).
+
+    python benchmarks/cli_latency.py [--repeats 5]
+
+Each command runs in a fresh temporary copy of this repository's ``src/`` and
+``pyproject.toml``: scaffold (``--method X --target weights``), the same as ``--dry-run``,
+``remove`` and ``list``. Prints milliseconds and the ratio to the bare interpreter start.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+SCRIPT = Path(sys.executable).with_name("scaffold-quantizer")
+CLI = (
+    [str(SCRIPT)] if SCRIPT.exists() else [sys.executable, "-m", "quantizer_scaffold.scaffold.cli"]
+)
+SCAFFOLD = ["--method", "BenchMethod", "--target", "weights"]
+
+
+def fresh_project(folder: Path) -> Path:
+    project = folder / f"project{len(list(folder.iterdir()))}"
+    shutil.copytree(REPO / "src", project / "src", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy2(REPO / "pyproject.toml", project / "pyproject.toml")
+    return project
+
+
+def timed(command: list[str], cwd: Path) -> float:
+    start = time.perf_counter()
+    subprocess.run(command, cwd=cwd, check=True, capture_output=True)
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=5)
+    repeats = parser.parse_args().repeats
+    samples: dict[str, list[float]] = {
+        "python -c pass": [],
+        "scaffold": [],
+        "scaffold --dry-run": [],
+        "scaffold (unchanged)": [],
+        "remove": [],
+        "list": [],
+        "--help": [],
+    }
+    with tempfile.TemporaryDirectory() as folder:
+        for _ in range(repeats):
+            project = fresh_project(Path(folder))
+            samples["python -c pass"].append(timed([sys.executable, "-c", "pass"], project))
+            samples["--help"].append(timed([*CLI, "--help"], project))
+            samples["scaffold --dry-run"].append(timed([*CLI, *SCAFFOLD, "--dry-run"], project))
+            samples["scaffold"].append(timed([*CLI, *SCAFFOLD], project))
+            samples["scaffold (unchanged)"].append(timed([*CLI, *SCAFFOLD], project))
+            samples["list"].append(timed([*CLI, "list"], project))
+            samples["remove"].append(timed([*CLI, "remove", "--method", "BenchMethod"], project))
+    base = statistics.median(samples["python -c pass"])
+    print(f"{'command':<24}{'median ms':>12}{'x python -c pass':>20}   ({repeats} runs each)")
+    for name, values in samples.items():
+        median = statistics.median(values)
+        print(f"{name:<24}{1000 * median:>12.1f}{median / base:>20.2f}")
+
+
+if __name__ == "__main__":
+    main()
