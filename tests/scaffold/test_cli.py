@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -162,3 +163,17 @@ def test_help_lists_the_commands(project: Path, cli: Runner) -> None:
     assert result.returncode == 0
     assert "scaffold-quantizer remove --method NAME" in result.stdout
     assert "--quantization-method" in result.stdout and "--dry-run" in result.stdout
+
+
+def test_the_generator_never_imports_tensorflow() -> None:
+    code = (
+        "import importlib, pkgutil, sys\n"
+        "import quantizer_scaffold.scaffold as s\n"
+        "for m in pkgutil.walk_packages(s.__path__, s.__name__ + '.'):\n"
+        "    importlib.import_module(m.name)\n"
+        "heavy = ('tensorflow', 'tf_keras', 'keras', 'tensorflow_model_optimization')\n"
+        "print(sorted(n for n in heavy if n in sys.modules))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"

@@ -244,10 +244,10 @@ def list_command(root: str | None, as_json: bool) -> None:
     from rich.table import Table
 
     table = Table(title=f"TrainingMethod in {project.config.training_method_file}")
-    table.add_column("method")
+    table.add_column("method", overflow="fold")
     table.add_column("value", justify="right")
     for target in TARGETS:
-        table.add_column(target)
+        table.add_column(target, overflow="fold")
     for entry in methods:
         cells = [
             "\n".join(f"{k}: {v}" for k, v in entry.quantizers.get(t, {}).items()) or "-"
