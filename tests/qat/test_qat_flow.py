@@ -265,3 +265,23 @@ def test_bad_inputs_get_clear_errors(float_model, data):
         )
     with pytest.raises(ValueError, match="has no KerasQuantizationWrapper layer"):
         qat_finalize(float_model)
+
+
+def test_a_shared_layer_is_calibrated_over_every_call_in_the_model():
+    a, b, elsewhere = keras.Input((4,)), keras.Input((4,)), keras.Input((4,))
+    shared = keras.layers.Dense(3, name="shared")
+    model = keras.Model([a, b], keras.layers.Add()([shared(a), shared(b)]))
+    shared(elsewhere)  # a call outside the model must not break calibration
+    rng = np.random.default_rng(5)
+    small, large = rng.random((16, 4), np.float32), -5 * rng.random((16, 4), np.float32)
+    qat_model = qat_init(model, lambda: iter([[small, large]]))
+    wrapper = qat_model.get_layer("quant_shared")
+    threshold = wrapper.activation_quantizers[0].convert2inferable().threshold[0]
+    np.testing.assert_allclose(
+        threshold, max(np.abs(shared(x).numpy()).max() for x in (small, large)), rtol=1e-6
+    )
+    np.testing.assert_allclose(
+        qat_finalize(qat_model)([small, large]).numpy(),
+        qat_model([small, large]).numpy(),
+        atol=1e-6,
+    )

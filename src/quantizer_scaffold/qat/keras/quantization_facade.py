@@ -316,7 +316,7 @@ def _output_statistics(
     names: list[str] = []
     outputs = []
     for name in plan:
-        for output in _layer_outputs(model.get_layer(name)):
+        for output in _layer_outputs(model, model.get_layer(name)):
             names.append(name)
             outputs.append(output)
     probe = keras.Model(model.inputs, outputs)
@@ -342,12 +342,17 @@ def _output_statistics(
     return {name: (low[name], high[name]) for name in plan}
 
 
-def _layer_outputs(layer: keras.layers.Layer) -> list[Any]:
-    """Every output tensor of ``layer`` in the model (one per call of a shared layer)."""
-    try:
-        return [layer.output]
-    except AttributeError:  # shared layer: called more than once
-        return [layer.get_output_at(i) for i in range(len(layer.inbound_nodes))]
+def _layer_outputs(model: keras.Model, layer: keras.layers.Layer) -> list[Any]:
+    """Every output tensor of ``layer`` inside ``model``: one per call of a shared layer.
+
+    ``layer.output`` would silently give the first call only. tf_keras keeps the model's own
+    calls in ``_network_nodes`` (keys ``"<layer>_ib-<i>"``); without it, take every call.
+    """
+    nodes = range(len(layer.inbound_nodes))
+    own = getattr(model, "_network_nodes", None)
+    if own is not None:
+        nodes = [i for i in nodes if f"{layer.name}_ib-{i}" in own]
+    return [layer.get_output_at(i) for i in nodes]
 
 
 def _input_batches(representative_dataset: Any, n_inputs: int) -> Iterator[Batch]:
