@@ -177,3 +177,13 @@ def test_the_generator_never_imports_tensorflow() -> None:
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"
+
+
+def test_list_prints_one_unbroken_row_per_registered_class(project: Path, cli: Runner) -> None:
+    assert cli(*WEIGHTS, cwd=project).returncode == 0
+    table = cli("list", cwd=project)
+    assert table.returncode == 0, table.stderr
+    rows = [line for line in table.stdout.splitlines() if "Quantizer" in line]
+    assert any("STEUniformActivationQuantizer" in row for row in rows)
+    assert any("MyTrainingMethodWeightsTrainingQuantizer" in row for row in rows)
+    assert len(rows) == 7  # six STE entries and the scaffolded one

@@ -244,17 +244,21 @@ def list_command(root: str | None, as_json: bool) -> None:
     from rich.table import Table
 
     table = Table(title=f"TrainingMethod in {project.config.training_method_file}")
-    table.add_column("method", overflow="fold")
-    table.add_column("value", justify="right")
-    for target in TARGETS:
-        table.add_column(target, overflow="fold")
+    for column in ("method", "value", "target", "grid", "quantizer class"):
+        table.add_column(column, justify="right" if column == "value" else "left")
     for entry in methods:
-        cells = [
-            "\n".join(f"{k}: {v}" for k, v in entry.quantizers.get(t, {}).items()) or "-"
-            for t in TARGETS
-        ]
-        table.add_row(entry.name, entry.value, *cells)
-    _console().print(table)
+        rows = [
+            (target, grid, cls)
+            for target in TARGETS
+            for grid, cls in entry.quantizers.get(target, {}).items()
+        ] or [("-", "-", "-")]
+        for i, row in enumerate(rows):
+            first = i == 0
+            table.add_row(entry.name if first else "", entry.value if first else "", *row)
+    console = _console()
+    if not console.is_terminal:  # piped: no terminal width to respect, so never fold a name
+        console.width = max(console.width, 200)
+    console.print(table)
 
 
 def _fail(message: str, code: int) -> None:
