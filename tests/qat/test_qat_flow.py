@@ -209,6 +209,7 @@ def test_other_kernel_layers_and_multi_input_models(data):
     qat_model = qat_init(model, batches)
     assert set(qat_model.qat_report.quantized) == {"separable", "transpose", "vector_dense", "head"}
     assert "holds weights" in qat_model.qat_report.skipped["bn"]
+    assert qat_model.qat_report.skipped_with_weights == ("bn",)
     separable = qat_model.get_layer("quant_separable")
     assert set(separable.weights_quantizers) == {"depthwise_kernel", "pointwise_kernel"}
     transpose = qat_model.get_layer("quant_transpose").weights_quantizers["kernel"]

@@ -57,6 +57,8 @@ class QATReport:
 
     quantized: tuple[str, ...] = ()
     skipped: dict[str, str] = field(default_factory=dict)
+    # the skipped layers a user most likely meant to quantize: they hold weights
+    skipped_with_weights: tuple[str, ...] = ()
 
     def __str__(self) -> str:
         lines = [f"quantized {len(self.quantized)} layer(s): {', '.join(self.quantized)}"]
@@ -84,20 +86,22 @@ def qat_init(
     _check_model(model)
     if weights_method is None and activation_method is None:
         raise ValueError("nothing to quantize: weights_method and activation_method are both None")
-    make_weights_quantizer = _quantizer_factory(
-        qat_config.weight_training_method,
-        weights_method,
-        qi.QuantizationTarget.Weights,
-        qat_config.weight_quantizer_params_override,
-        "weight_quantizer_params_override",
-    )
-    make_activation_quantizer = _quantizer_factory(
-        qat_config.activation_training_method,
-        activation_method,
-        qi.QuantizationTarget.Activation,
-        qat_config.activation_quantizer_params_override,
-        "activation_quantizer_params_override",
-    )
+    if weights_method is not None:
+        make_weights_quantizer = _quantizer_factory(
+            qat_config.weight_training_method,
+            weights_method,
+            qi.QuantizationTarget.Weights,
+            qat_config.weight_quantizer_params_override,
+            "weight_quantizer_params_override",
+        )
+    if activation_method is not None:
+        make_activation_quantizer = _quantizer_factory(
+            qat_config.activation_training_method,
+            activation_method,
+            qi.QuantizationTarget.Activation,
+            qat_config.activation_quantizer_params_override,
+            "activation_quantizer_params_override",
+        )
     if activation_method is not None and representative_dataset is None:
         raise ValueError(
             "activation quantization needs data to set its thresholds: pass "
@@ -105,7 +109,7 @@ def qat_init(
             "activation_method=None to quantize weights only"
         )
 
-    plan, skipped = _plan(model)
+    plan, report = _plan(model)
     if not plan:
         supported = ", ".join(sorted(cls.__name__ for cls in QUANTIZED_WEIGHTS))
         raise ValueError(f"no layer of {model.name!r} can be quantized: qat_init wraps {supported}")
@@ -137,7 +141,6 @@ def qat_init(
         )
 
     qat_model = _clone(model, wrap)
-    report = QATReport(tuple(plan), skipped)
     _log_report(report, model)
     qat_model.qat_report = report
     return qat_model
@@ -182,14 +185,12 @@ def _check_model(model: Any) -> None:
 
 def _quantizer_factory(
     training_method: Any,
-    method: qi.QuantizationMethod | None,
+    method: qi.QuantizationMethod,
     target: qi.QuantizationTarget,
     override: dict[str, Any] | None,
     override_name: str,
 ) -> Callable[[Any], qi.BaseTrainableQuantizer]:
     """Resolve the quantizer class (and check the override) before touching the model."""
-    if method is None:
-        return lambda config: None  # type: ignore[return-value, arg-type]
     quantizer_class = get_trainable_quantizer_class(training_method, method, target)
     override = dict(override or {})
     parameters = inspect.signature(quantizer_class).parameters
@@ -203,10 +204,11 @@ def _quantizer_factory(
     return lambda config: quantizer_class(config, **override)
 
 
-def _plan(model: keras.Model) -> tuple[dict[str, dict[str, int]], dict[str, str]]:
-    """Which layers get wrapped (name -> weight attribute -> channel axis), and which not, why."""
+def _plan(model: keras.Model) -> tuple[dict[str, dict[str, int]], QATReport]:
+    """Which layers get wrapped (name -> weight attribute -> channel axis), and the report."""
     plan: dict[str, dict[str, int]] = {}
     skipped: dict[str, str] = {}
+    with_weights: list[str] = []
     for layer in model.layers:
         if isinstance(layer, keras.layers.InputLayer):
             continue
@@ -217,24 +219,23 @@ def _plan(model: keras.Model) -> tuple[dict[str, dict[str, int]], dict[str, str]
                 for attribute, axis in weights.items()
             }
         elif isinstance(layer, keras.Model):
-            skipped[layer.name] = "nested model: apply qat_init to it before nesting it"
+            skipped[layer.name] = "nested model: its layers are not wrapped; build the model flat"
+            with_weights.append(layer.name)
         elif layer.weights:
             skipped[layer.name] = f"{type(layer).__name__} holds weights but has no quantizer"
+            with_weights.append(layer.name)
         else:
             skipped[layer.name] = f"{type(layer).__name__} has no weights; output not quantized"
-    return plan, skipped
+    return plan, QATReport(tuple(plan), skipped, tuple(with_weights))
 
 
 def _log_report(report: QATReport, model: keras.Model) -> None:
-    with_weights = {
-        name: reason for name, reason in report.skipped.items() if "holds weights" in reason
-    }
     logger.info("qat_init(%s): %s", model.name, report)
-    if with_weights:
+    if report.skipped_with_weights:
         logger.warning(
             "qat_init(%s) left layers with weights unquantized: %s",
             model.name,
-            "; ".join(f"{name} ({reason})" for name, reason in with_weights.items()),
+            "; ".join(f"{name} ({report.skipped[name]})" for name in report.skipped_with_weights),
         )
 
 
