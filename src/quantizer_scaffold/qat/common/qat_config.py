@@ -15,6 +15,7 @@ class TrainingMethod(Enum):
     """How a trainable quantizer learns; each member maps to quantizer classes in the dispatcher."""
 
     STE = 0
+    LSQ = 1
 
 
 @dataclass

@@ -7,6 +7,12 @@ from __future__ import annotations
 
 from quantizer_scaffold import quantizers_infrastructure as qi
 from quantizer_scaffold.qat.common.qat_config import TrainingMethod
+from quantizer_scaffold.qat.keras.quantizer.lsq.activations_training_quantizer import (
+    LSQActivationsTrainingQuantizer,
+)
+from quantizer_scaffold.qat.keras.quantizer.lsq.weights_training_quantizer import (
+    LSQWeightsTrainingQuantizer,
+)
 from quantizer_scaffold.qat.keras.quantizer.ste_rounding.symmetric_ste import (
     STEActivationQuantizer,
     STEWeightQuantizer,
@@ -22,6 +28,9 @@ METHOD2WEIGHTQUANTIZER = {
         qi.QuantizationMethod.POWER_OF_TWO: STEWeightQuantizer,
         qi.QuantizationMethod.UNIFORM: STEUniformWeightQuantizer,
     },
+    TrainingMethod.LSQ: {
+        qi.QuantizationMethod.SYMMETRIC: LSQWeightsTrainingQuantizer,
+    },
 }
 
 METHOD2ACTQUANTIZER = {
@@ -29,6 +38,9 @@ METHOD2ACTQUANTIZER = {
         qi.QuantizationMethod.SYMMETRIC: STEActivationQuantizer,
         qi.QuantizationMethod.POWER_OF_TWO: STEActivationQuantizer,
         qi.QuantizationMethod.UNIFORM: STEUniformActivationQuantizer,
+    },
+    TrainingMethod.LSQ: {
+        qi.QuantizationMethod.SYMMETRIC: LSQActivationsTrainingQuantizer,
     },
 }
 

@@ -1,0 +1,1 @@
+"""LSQ: a training method scaffolded by scaffold-quantizer."""
