@@ -90,12 +90,16 @@ def test_the_quantized_kernel_is_on_the_grid_and_is_what_the_layer_uses(trained,
     np.testing.assert_allclose(layer_output.numpy(), expected.numpy(), atol=1e-5)
 
 
-def test_quantize_applied_model_reloads_in_quantize_scope(trained, data, tmp_path):
+@pytest.mark.parametrize("loader", ["quantize_scope", "load_quantized_model"])
+def test_quantize_applied_model_reloads(trained, data, tmp_path, loader):
     model, _, _ = trained
     path = tmp_path / "tfmot.h5"  # tfmot's own QuantizeLayer does not round-trip .keras files
     model.save(path)
-    with quantize.quantize_scope():
-        reloaded = keras.models.load_model(path)
+    if loader == "quantize_scope":
+        with quantize.quantize_scope():
+            reloaded = keras.models.load_model(path)
+    else:
+        reloaded = qi.load_quantized_model(path)
     config = reloaded.get_layer("quant_conv").quantize_config
     assert isinstance(config, TfmotQuantizeConfig)
     np.testing.assert_array_equal(

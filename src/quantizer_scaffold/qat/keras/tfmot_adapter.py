@@ -17,16 +17,11 @@ from quantizer_scaffold.quantizers_infrastructure.keras.base_keras_trainable_qua
     BaseKerasTrainableQuantizer,
 )
 from quantizer_scaffold.quantizers_infrastructure.keras.compat import keras, tf, tfmot
-
-# the wrapper's (de)serialization by registered name works in every save format (.keras, .h5,
-# SavedModel); reused here rather than written twice
-from quantizer_scaffold.quantizers_infrastructure.keras.quantization_wrapper import (
-    _deserialize as deserialize_quantizer,
+from quantizer_scaffold.quantizers_infrastructure.keras.serialization import (
+    deserialize_quantizer,
+    register_quantizer,
+    serialize_quantizer,
 )
-from quantizer_scaffold.quantizers_infrastructure.keras.quantization_wrapper import (
-    _serialize as serialize_quantizer,
-)
-from quantizer_scaffold.quantizers_infrastructure.keras.serialization import register_quantizer
 
 QuantizerSpec = BaseKerasTrainableQuantizer | Mapping[str, Any]
 

@@ -4,6 +4,8 @@ The built-in inferable quantizers, the wrapper and, through the QAT dispatcher, 
 built-in and scaffolded trainable quantizer register themselves when their modules are
 imported; this module imports them before loading. Keras' safe mode stays on for every
 format, so a model file cannot run arbitrary Python code (``lambda`` bytecode is refused).
+Loading runs inside tfmot's ``quantize_scope`` too, so models built with tfmot's
+``quantize_apply`` (and our ``TfmotQuantizeConfig``) load the same way.
 """
 
 from __future__ import annotations
@@ -12,13 +14,14 @@ import importlib
 import os
 from typing import Any
 
-from .compat import keras, safe_mode_scope
+from .compat import keras, safe_mode_scope, tfmot
 
 # importing these modules registers every quantizer class the project ships
 _REGISTERING_MODULES = (
     "quantizer_scaffold.quantizers_infrastructure.keras.inferable_quantizers",
     "quantizer_scaffold.quantizers_infrastructure.keras.quantization_wrapper",
     "quantizer_scaffold.qat.keras.quantizer.quantization_dispatcher_builder",
+    "quantizer_scaffold.qat.keras.tfmot_adapter",
 )
 
 
@@ -38,7 +41,7 @@ def load_quantized_model(
     path = os.fspath(path)
     if not os.path.exists(path):
         raise FileNotFoundError(f"no saved model at {path!r}")
-    with safe_mode_scope():
+    with safe_mode_scope(), tfmot.quantization.keras.quantize_scope():
         return keras.models.load_model(
             path, custom_objects=custom_objects, compile=compile, safe_mode=True
         )

@@ -20,7 +20,7 @@ from typing import Any
 from ..common.base_inferable_quantizer import BaseInferableQuantizer
 from ..common.base_trainable_quantizer import BaseTrainableQuantizer
 from .compat import keras, tf
-from .serialization import is_registered, register_quantizer
+from .serialization import deserialize_quantizer, register_quantizer, serialize_quantizer
 
 Quantizer = BaseTrainableQuantizer | BaseInferableQuantizer
 
@@ -159,10 +159,10 @@ class KerasQuantizationWrapper(keras.layers.Wrapper):
     def get_config(self) -> dict[str, Any]:
         config = super().get_config()
         config["weights_quantizers"] = {
-            attr: _serialize(q, self.name) for attr, q in self._weights_quantizers.items()
+            attr: serialize_quantizer(q, self.name) for attr, q in self._weights_quantizers.items()
         }
         config["activation_quantizers"] = [
-            _serialize(q, self.name) for q in self._activation_quantizers
+            serialize_quantizer(q, self.name) for q in self._activation_quantizers
         ]
         return config
 
@@ -173,11 +173,12 @@ class KerasQuantizationWrapper(keras.layers.Wrapper):
         config = dict(config)
         layer = keras.layers.deserialize(config.pop("layer"), custom_objects=custom_objects)
         weights_quantizers = {
-            attr: _deserialize(q, custom_objects)
+            attr: deserialize_quantizer(q, custom_objects)
             for attr, q in config.pop("weights_quantizers", {}).items()
         }
         activation_quantizers = [
-            _deserialize(q, custom_objects) for q in config.pop("activation_quantizers", [])
+            deserialize_quantizer(q, custom_objects)
+            for q in config.pop("activation_quantizers", [])
         ]
         return cls(layer, weights_quantizers, activation_quantizers, **config)
 
@@ -191,25 +192,3 @@ def _inferable(quantizer: Quantizer) -> BaseInferableQuantizer:
                 f"got {type(quantizer).__name__}"
             )
     return quantizer
-
-
-def _serialize(quantizer: Quantizer, owner: str) -> dict[str, Any]:
-    if not is_registered(type(quantizer)):
-        name = type(quantizer).__name__
-        raise ValueError(
-            f"{owner}: {name} is not registered for saving: decorate it with "
-            f"@qi.register_quantizer so load_quantized_model can rebuild it"
-        )
-    return keras.utils.serialize_keras_object(quantizer)
-
-
-def _deserialize(spec: dict[str, Any], custom_objects: dict[str, Any] | None) -> Quantizer:
-    """Rebuild a quantizer from its registered name only (the same in every save format)."""
-    name = spec.get("registered_name") or spec["class_name"]
-    cls = keras.saving.get_registered_object(name, custom_objects=custom_objects)
-    if cls is None:
-        raise ValueError(
-            f"unknown quantizer {name!r}: import the module that defines it (decorated with "
-            "@qi.register_quantizer) before loading, or pass it in custom_objects"
-        )
-    return cls.from_config(spec["config"])

@@ -7,7 +7,7 @@ class under a name already taken is an error now, not a wrong model later.
 
 from __future__ import annotations
 
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from .compat import keras
 
@@ -53,3 +53,27 @@ def registered_quantizer_classes() -> dict[str, type]:
 def is_registered(cls: type) -> bool:
     """Whether ``cls`` itself was registered through ``register_quantizer``."""
     return any(klass is cls for klass in _REGISTERED.values())
+
+
+def serialize_quantizer(quantizer: Any, owner: str) -> dict[str, Any]:
+    """Keras' serialization of a registered quantizer; ``owner`` names the layer in errors."""
+    if not is_registered(type(quantizer)):
+        raise ValueError(
+            f"{owner}: {type(quantizer).__name__} is not registered for saving: decorate it "
+            "with @qi.register_quantizer so load_quantized_model can rebuild it"
+        )
+    return keras.utils.serialize_keras_object(quantizer)
+
+
+def deserialize_quantizer(
+    spec: dict[str, Any], custom_objects: dict[str, Any] | None = None
+) -> Any:
+    """Rebuild a quantizer from its registered name only (the same in every save format)."""
+    name = spec.get("registered_name") or spec["class_name"]
+    cls = keras.saving.get_registered_object(name, custom_objects=custom_objects)
+    if cls is None:
+        raise ValueError(
+            f"unknown quantizer {name!r}: import the module that defines it (decorated with "
+            "@qi.register_quantizer) before loading, or pass it in custom_objects"
+        )
+    return cls.from_config(spec["config"])
