@@ -1,0 +1,33 @@
+"""The README's QAT example runs exactly as written and prints what the README says."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+README = Path(__file__).resolve().parents[1] / "README.md"
+
+
+def _section(title: str) -> str:
+    text = README.read_text(encoding="utf-8")
+    start = text.index(f"## {title}\n")
+    end = text.find("\n## ", start + 1)
+    return text[start : end if end != -1 else None]
+
+
+def test_the_qat_example_runs_as_written(tmp_path, monkeypatch, capsys):
+    section = _section("The QAT flow")
+    (code,) = re.findall(r"```python\n(.*?)```", section, flags=re.S)
+    monkeypatch.chdir(tmp_path)
+    exec(compile(code, str(README), "exec"), {"__name__": "readme_example"})
+    printed = capsys.readouterr().out
+    assert "quantized 2 layer(s): conv2d, dense" in printed
+    assert "left unquantized: flatten (Flatten has no weights; output not quantized)" in printed
+    assert (tmp_path / "model.keras").is_file()
+
+
+def test_the_test_command_is_what_ci_runs():
+    quick_start = _section("Quick start")
+    ci = (README.parent / ".ci" / "run").read_text(encoding="utf-8")
+    (command,) = re.findall(r"^(python3 -m venv .*pytest.*)$", quick_start, flags=re.M)
+    assert command in ci
