@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import os
-import shutil
 import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
+
+from quantizer_scaffold.scaffold.baseline import copy_baseline_project
 
 REPO = Path(__file__).resolve().parents[2]
 _SCRIPT = Path(sys.executable).with_name("scaffold-quantizer")
@@ -24,10 +25,8 @@ REGISTRY = [
 
 
 def copy_project(destination: Path) -> Path:
-    """``src/`` and ``pyproject.toml`` of this repository, as a project to scaffold into."""
-    shutil.copytree(REPO / "src", destination / "src", ignore=shutil.ignore_patterns("__pycache__"))
-    shutil.copy2(REPO / "pyproject.toml", destination / "pyproject.toml")
-    return destination
+    """This repository's ``src/`` and ``pyproject.toml`` as before any scaffold."""
+    return copy_baseline_project(REPO, destination)
 
 
 def snapshot(root: Path) -> dict[str, tuple[str, int]]:

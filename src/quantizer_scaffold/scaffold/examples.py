@@ -3,20 +3,21 @@
     python -m quantizer_scaffold.scaffold.examples          # rewrite generated_examples/
     python -m quantizer_scaffold.scaffold.examples --check  # exit 1 if they are out of date
 
-Both run the real generator on a temporary copy of this repository (``src/`` and
-``pyproject.toml``): ``MyTrainingMethod`` for weights, then for activations (symmetric), and
-store the generated files plus the registry changes as ``registry.patch``.
+Both run the real generator on a temporary baseline copy of this repository (``src/`` and
+``pyproject.toml`` with every method the tool scaffolded into it removed again):
+``MyTrainingMethod`` for weights, then for activations (symmetric), and store the generated
+files plus the registry changes as ``registry.patch``.
 """
 
 from __future__ import annotations
 
 import difflib
-import shutil
 import sys
 import tempfile
 from pathlib import Path
 
 from .api import scaffold
+from .baseline import copy_baseline_project
 from .naming import Target
 from .project import load_project
 
@@ -46,9 +47,7 @@ def repository_root() -> Path:
 def render_examples(repo: Path) -> dict[str, str]:
     """Relative path inside generated_examples/ -> text."""
     with tempfile.TemporaryDirectory(prefix="scaffold-examples-") as folder:
-        copy = Path(folder)
-        shutil.copytree(repo / "src", copy / "src", ignore=shutil.ignore_patterns("__pycache__"))
-        shutil.copy2(repo / "pyproject.toml", copy / "pyproject.toml")
+        copy = copy_baseline_project(repo, Path(folder))
         config = load_project(copy).config
         registry_files = [config.training_method_file, config.dispatcher_file]
         before = {p: (copy / p).read_text(encoding="utf-8") for p in registry_files}
