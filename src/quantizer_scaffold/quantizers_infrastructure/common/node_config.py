@@ -6,10 +6,14 @@ model never carries numpy scalars or enum integers whose meaning could drift.
 
 from __future__ import annotations
 
+import inspect
 import math
 import numbers
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from typing_extensions import Self
 
 from .constants import QuantizationMethod
 
@@ -128,7 +132,35 @@ def _channel_count(params: Mapping[str, Any]) -> int | None:
     return len(value) if isinstance(value, list) else None
 
 
-class NodeWeightsQuantizationConfig:
+class _NodeConfig:
+    """Shared by both configs: the constructor's arguments are the whole state."""
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-safe dict of the constructor arguments; ``from_dict`` gives an equal config."""
+        data = {}
+        for name in inspect.signature(type(self).__init__).parameters:
+            if name == "self":
+                continue
+            value = getattr(self, name)
+            data[name] = value.value if isinstance(value, QuantizationMethod) else value
+            if isinstance(value, dict):
+                data[name] = dict(value)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Self:
+        return cls(**data)
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is type(self) and self.to_dict() == other.to_dict()  # type: ignore[attr-defined]
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, compared by value
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.to_dict()!r})"
+
+
+class NodeWeightsQuantizationConfig(_NodeConfig):
     """How one layer's weights are quantized: method, bits, parameters and channel layout."""
 
     def __init__(
@@ -173,30 +205,8 @@ class NodeWeightsQuantizationConfig:
         )
         self.min_threshold = _positive_float(min_threshold, "min_threshold")
 
-    def to_dict(self) -> dict[str, Any]:
-        """A JSON-safe dict that ``from_dict`` turns back into an equal config."""
-        return {
-            "weights_quantization_method": self.weights_quantization_method.value,
-            "weights_n_bits": self.weights_n_bits,
-            "weights_quantization_params": dict(self.weights_quantization_params),
-            "weights_channels_axis": self.weights_channels_axis,
-            "weights_per_channel_threshold": self.weights_per_channel_threshold,
-            "enable_weights_quantization": self.enable_weights_quantization,
-            "min_threshold": self.min_threshold,
-        }
 
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> NodeWeightsQuantizationConfig:
-        return cls(**data)
-
-    def __eq__(self, other: object) -> bool:
-        return type(other) is type(self) and self.to_dict() == other.to_dict()  # type: ignore[attr-defined]
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}({self.to_dict()!r})"
-
-
-class NodeActivationQuantizationConfig:
+class NodeActivationQuantizationConfig(_NodeConfig):
     """How one layer's output activations are quantized: method, bits and parameters."""
 
     def __init__(
@@ -226,26 +236,6 @@ class NodeActivationQuantizationConfig:
             enable_activation_quantization, "enable_activation_quantization"
         )
         self.min_threshold = _positive_float(min_threshold, "min_threshold")
-
-    def to_dict(self) -> dict[str, Any]:
-        """A JSON-safe dict that ``from_dict`` turns back into an equal config."""
-        return {
-            "activation_quantization_method": self.activation_quantization_method.value,
-            "activation_n_bits": self.activation_n_bits,
-            "activation_quantization_params": dict(self.activation_quantization_params),
-            "enable_activation_quantization": self.enable_activation_quantization,
-            "min_threshold": self.min_threshold,
-        }
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> NodeActivationQuantizationConfig:
-        return cls(**data)
-
-    def __eq__(self, other: object) -> bool:
-        return type(other) is type(self) and self.to_dict() == other.to_dict()  # type: ignore[attr-defined]
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}({self.to_dict()!r})"
 
 
 NodeQuantizationConfig = NodeWeightsQuantizationConfig | NodeActivationQuantizationConfig

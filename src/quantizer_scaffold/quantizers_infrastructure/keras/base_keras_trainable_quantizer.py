@@ -7,25 +7,14 @@ follow ``tf.distribute`` strategies), and implement ``__call__`` and ``convert2i
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 from ..common.base_trainable_quantizer import BaseTrainableQuantizer
-from ..common.constants import QuantizationMethod, QuantizationTarget
-from ..common.node_config import NodeQuantizationConfig
 from .compat import keras, tf  # noqa: F401  (fails with MissingDependencyError without TF)
 
 
 class BaseKerasTrainableQuantizer(BaseTrainableQuantizer):
     """Base class of every Keras trainable quantizer; not to be instantiated itself."""
-
-    def __init__(
-        self,
-        quantization_config: NodeQuantizationConfig,
-        quantization_target: QuantizationTarget,
-        quantization_methods: Sequence[QuantizationMethod],
-    ) -> None:
-        super().__init__(quantization_config, quantization_target, quantization_methods)
 
     def initialize_quantization(
         self, tensor_shape: Any, name: str, layer: keras.layers.Layer
