@@ -1,6 +1,7 @@
 """LSQ: the inferable activation quantizer, deployed after training.
 
-``quantize`` is the math that training and inference share; edit it to change the grid.
+LSQ's learned step size ``s`` is a threshold ``t = s * 2^(b - signed)`` on the symmetric grid,
+so ``quantize`` is the plain symmetric grid; the trainable quantizer calls it in inference too.
 """
 
 from __future__ import annotations
@@ -27,11 +28,11 @@ def quantize(
     parameters: dict[str, Any],
     signed: bool,
 ) -> tf.Tensor:
-    """Quantize ``inputs`` on the grid of ``method``, with a straight-through gradient.
+    """Quantize ``inputs`` on the symmetric grid of ``threshold``, with a straight-through gradient.
 
-    Your training method's grid goes here: the trainable and the inferable quantizer both call
-    this function, so they stay equal in inference. ``parameters`` holds one value
-    for each name in ``PARAMETER_NAMES[method]``.
+    The trainable quantizer (in inference) and the inferable quantizer both call this function,
+    so they are equal. ``parameters`` holds one value for each name in
+    ``PARAMETER_NAMES[method]``.
     """
 
     def along_channels(values: Any) -> tf.Tensor:
