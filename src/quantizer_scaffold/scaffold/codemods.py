@@ -186,6 +186,9 @@ def _is_multiline(node: cst.Dict) -> bool:
 
 def element_indent(node: cst.Dict, outer_indent: str, unit: str) -> str:
     """The indentation of the entries of a multi-line dict (what the file already uses)."""
+    opening = node.lbrace.whitespace_after
+    if not node.elements and isinstance(opening, cst.ParenthesizedWhitespace):
+        return opening.last_line.value + unit  # an empty ``{`` newline ``}``: inside ``}``
     candidates = [node.lbrace.whitespace_after] + [
         e.comma.whitespace_after for e in node.elements if isinstance(e.comma, cst.Comma)
     ]
@@ -195,10 +198,25 @@ def element_indent(node: cst.Dict, outer_indent: str, unit: str) -> str:
     return outer_indent + unit
 
 
-def append_entry(node: cst.Dict, key: str, value: cst.BaseExpression) -> cst.Dict:
+def append_entry(
+    node: cst.Dict, key: str, value: cst.BaseExpression, unit: str = "    "
+) -> cst.Dict:
     """``node`` with ``key: value`` appended, comments and comma style preserved."""
     entry = cst.DictElement(key=cst.parse_expression(key), value=value)
     elements = list(node.elements)
+    opening = node.lbrace.whitespace_after
+    if not elements and isinstance(opening, cst.ParenthesizedWhitespace):
+        # ``{  # note`` / comment lines / ``}``: the comments stay after ``{``, the entry
+        # goes below them, and ``}`` keeps its own indentation on the next line.
+        return node.with_changes(
+            lbrace=node.lbrace.with_changes(
+                whitespace_after=opening.with_changes(
+                    last_line=cst.SimpleWhitespace(opening.last_line.value + unit)
+                )
+            ),
+            elements=[entry.with_changes(comma=cst.Comma())],
+            rbrace=node.rbrace.with_changes(whitespace_before=_newline(opening.last_line.value)),
+        )
     if not elements:
         return node.with_changes(
             lbrace=cst.LeftCurlyBrace(
@@ -250,11 +268,7 @@ def remove_entry(node: cst.Dict, index: int) -> cst.Dict:
     elements = list(node.elements)
     removed = elements.pop(index)
     if not elements:
-        return node.with_changes(
-            lbrace=cst.LeftCurlyBrace(),
-            elements=[],
-            rbrace=cst.RightCurlyBrace(),
-        )
+        return _emptied(node)
     if index < len(elements):  # not the last: its own comma and comment go with it
         return node.with_changes(elements=elements)
     last = elements[-1]
@@ -278,6 +292,32 @@ def remove_entry(node: cst.Dict, index: int) -> cst.Dict:
         )
     elements[-1] = last.with_changes(comma=removed.comma)
     return node.with_changes(elements=elements)
+
+
+def _emptied(node: cst.Dict) -> cst.Dict:
+    """``node`` without elements: ``{}``, or the comments it kept after ``{`` and ``}`` below.
+
+    The inverse of appending to an empty dict. A comment-free ``{`` newline ``}`` comes back
+    as ``{}``: its text after an append is the same as that of ``{}`` after an append.
+    """
+    opening = node.lbrace.whitespace_after
+    closing = node.rbrace.whitespace_before
+    if not isinstance(opening, cst.ParenthesizedWhitespace) or not (
+        opening.first_line.comment or opening.empty_lines
+    ):
+        return node.with_changes(
+            lbrace=cst.LeftCurlyBrace(), elements=[], rbrace=cst.RightCurlyBrace()
+        )
+    indent = closing.last_line if isinstance(closing, cst.ParenthesizedWhitespace) else ""
+    return node.with_changes(
+        lbrace=node.lbrace.with_changes(
+            whitespace_after=opening.with_changes(
+                last_line=cst.SimpleWhitespace(indent.value if indent else "")
+            )
+        ),
+        elements=[],
+        rbrace=node.rbrace.with_changes(whitespace_before=cst.SimpleWhitespace("")),
+    )
 
 
 def _newline(indent: str) -> cst.ParenthesizedWhitespace:
@@ -385,7 +425,7 @@ class AddDictEntry(cst.CSTTransformer):
             [(f"{self.inner_prefix}.{k}", v) for k, v in self.inner], multiline, indent, self.unit
         )
         self.change = EntryChange(True, tuple(k for k, _ in self.inner), ())
-        return append_entry(outer, f"{self.key_prefix}.{self.member}", value)
+        return append_entry(outer, f"{self.key_prefix}.{self.member}", value, self.unit)
 
     def _extend(self, node: cst.Dict) -> tuple[cst.Dict, tuple[str, ...], tuple[str, ...]]:
         added: list[str] = []

@@ -99,8 +99,13 @@ def render_files(variables: dict[str, object], template: Path | None = None) -> 
         return {
             path.relative_to(out).as_posix(): path.read_bytes().decode("utf-8")
             for path in sorted(out.rglob("*"))
-            if path.is_file()
+            if path.is_file() and not _is_cache(path.relative_to(out))
         }
+
+
+def _is_cache(relative: Path) -> bool:
+    """Bytecode that an installer compiled inside the template (pip does, in a wheel)."""
+    return "__pycache__" in relative.parts or relative.suffix in {".pyc", ".pyo"}
 
 
 def render(project: Project, name: MethodName, target: Target, methods: Sequence[str]) -> Rendering:

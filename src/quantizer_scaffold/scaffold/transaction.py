@@ -99,7 +99,15 @@ def project_lock(root: Path, timeout: float = 30.0) -> Iterator[None]:
     path = root / LOCK_FILE
     deadline = time.monotonic() + timeout
     while True:
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o644)
+        except OSError as error:
+            if error.errno != errno.ELOOP:
+                raise
+            raise UsageError(
+                f"{LOCK_FILE} in {root} is a symlink; scaffold-quantizer never follows links "
+                "out of the project: delete it and run again"
+            ) from None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -127,6 +135,21 @@ def project_lock(root: Path, timeout: float = 30.0) -> Iterator[None]:
         os.close(fd)
 
 
+def _create(path: Path) -> int:
+    """A new, empty file at ``path`` opened for writing; a leftover (even a symlink) goes first.
+
+    ``O_EXCL | O_NOFOLLOW``: the bytes never land behind a link planted at this name.
+    """
+    with contextlib.suppress(FileNotFoundError):
+        path.unlink()
+    return os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o666)
+
+
+def _read_only(path: Path) -> bool:
+    """No write permission, or no write bit at all (which root's ``os.access`` ignores)."""
+    return not os.access(path, os.W_OK) or not path.stat().st_mode & 0o222
+
+
 def _atomic_write(path: Path, text: str) -> None:
     temporary = path.with_name(f".{path.name}.scaffold-tmp")
     try:
@@ -134,7 +157,7 @@ def _atomic_write(path: Path, text: str) -> None:
     except FileNotFoundError:
         mode = None
     try:
-        with open(temporary, "wb") as handle:
+        with os.fdopen(_create(temporary), "wb") as handle:
             _fault("write")
             handle.write(text.encode("utf-8"))
             handle.flush()
@@ -173,7 +196,7 @@ def _write_journal(root: Path, changes: Sequence[Change], created_dirs: Sequence
     }
     path = root / JOURNAL_FILE
     temporary = path.with_name(path.name + ".tmp")
-    with open(temporary, "w", encoding="utf-8") as handle:
+    with os.fdopen(_create(temporary), "w", encoding="utf-8") as handle:
         json.dump(journal, handle)
         handle.flush()
         os.fsync(handle.fileno())
@@ -200,7 +223,8 @@ def _restore(root: Path, changes: Sequence[Change], created_dirs: Sequence[str])
 def _write_plain(path: Path, text: str) -> None:
     """Atomic write without fault points: used to undo, which must not fail on purpose."""
     temporary = path.with_name(f".{path.name}.scaffold-tmp")
-    temporary.write_bytes(text.encode("utf-8"))
+    with os.fdopen(_create(temporary), "wb") as handle:
+        handle.write(text.encode("utf-8"))
     os.replace(temporary, path)
 
 
@@ -241,8 +265,17 @@ def apply(root: Path, changes: Sequence[Change], remove_dirs: Sequence[str] = ()
     targets = {c.path: inside(root, c.path) for c in pending}
     for change in pending:  # fail before touching anything
         target = targets[change.path]
-        if target.exists() and not os.access(target, os.W_OK):
+        if target.exists() and _read_only(target):
             raise UsageError(f"{change.path} is read-only; make it writable and run again")
+        folder = target.parent
+        while not folder.exists():
+            folder = folder.parent
+        if _read_only(folder):
+            relative = folder.relative_to(root.resolve()).as_posix() or "."
+            raise UsageError(
+                f"the folder {relative} (for {change.path}) is read-only; "
+                "make it writable and run again"
+            )
     created: list[str] = []
     for change in pending:
         if change.after is None:
