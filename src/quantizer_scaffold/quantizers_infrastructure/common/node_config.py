@@ -20,6 +20,9 @@ from .constants import QuantizationMethod
 MIN_BITS = 1
 MAX_BITS = 16
 DEFAULT_MIN_THRESHOLD = 2.0**-16
+# Quantizers compute in float32: a value outside its range would become inf or 0 there.
+FLOAT32_MAX = 3.4028234663852886e38
+FLOAT32_TINY = 1.1754943508222875e-38  # the smallest positive normal float32
 
 Threshold = float | list[float]
 
@@ -47,14 +50,20 @@ def _n_bits(value: Any, field: str) -> int:
 
 
 def _finite_float(value: Any, field: str) -> float:
-    if isinstance(value, bool) or isinstance(value, str):
+    # numbers.Real: float, int and numpy scalars; not bool, str or bytes (float() takes those)
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise ValueError(f"{field} must be a finite number, got {value!r}")
     try:
         number = float(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise ValueError(f"{field} must be a finite number, got {value!r}") from None
     if not math.isfinite(number):
         raise ValueError(f"{field} must be a finite number, got {value!r}")
+    if abs(number) > FLOAT32_MAX:
+        raise ValueError(
+            f"{field} must be a finite number within float32 range (|x| <= {FLOAT32_MAX:.4g}), "
+            f"got {value!r}"
+        )
     return number
 
 
@@ -62,6 +71,8 @@ def _positive_float(value: Any, field: str) -> float:
     number = _finite_float(value, field)
     if number <= 0:
         raise ValueError(f"{field} must be positive, got {value!r}")
+    if number < FLOAT32_TINY:
+        raise ValueError(f"{field} = {value!r} is too small for float32 (at least {FLOAT32_TINY})")
     return number
 
 
@@ -82,6 +93,14 @@ def _threshold(value: Any, field: str) -> Threshold:
     if not items:
         raise ValueError(f"{field} must not be an empty list")
     return [_positive_float(v, f"{field}[{i}]") for i, v in enumerate(items)]
+
+
+def check_range_width(low: float, high: float, field: str) -> None:
+    """The grid step of [low, high] must be a usable float32 (not inf, not zero)."""
+    if not FLOAT32_TINY <= high - low <= FLOAT32_MAX:
+        raise ValueError(
+            f"{field}: the range [{low}, {high}] is too wide or too narrow for float32"
+        )
 
 
 def _bool(value: Any, field: str) -> bool:
@@ -116,6 +135,7 @@ def _params(
         for i, (a, b) in enumerate(zip(lows, highs, strict=True)):
             if not a < b:
                 raise ValueError(f"{field}: range_min must be < range_max, got {a} >= {b} at {i}")
+            check_range_width(a, b, f"{field} at {i}")
         clean["range_min"] = lows if is_list else lows[0]
         clean["range_max"] = highs if is_list else highs[0]
     else:

@@ -17,7 +17,14 @@ from ..common.base_inferable_quantizer import (
     mark_quantizer,
 )
 from ..common.constants import QuantizationMethod, QuantizationTarget
-from ..common.node_config import _bool, _finite_float, _n_bits, _positive_float, _values
+from ..common.node_config import (
+    _bool,
+    _finite_float,
+    _n_bits,
+    _positive_float,
+    _values,
+    check_range_width,
+)
 from .base_keras_inferable_quantizer import BaseKerasInferableQuantizer
 from .compat import tf
 from .quantizer_utils import channel_broadcast, symmetric_quantize, uniform_quantize
@@ -45,13 +52,15 @@ def _floats(owner: str, field: str, value: Any, check: Any = _finite_float) -> l
 def _channel_layout(owner: str, per_channel: Any, channel_axis: Any, channels: int) -> int | None:
     """Validate the per-channel flag against the axis and the number of values."""
     per_channel = _bool(per_channel, f"{owner}: per_channel")
+    if channel_axis is not None and (
+        isinstance(channel_axis, bool) or not isinstance(channel_axis, (int, np.integer))
+    ):
+        raise ValueError(f"{owner}: channel_axis must be an int, got {channel_axis!r}")
     if per_channel:
         if channel_axis is None:
             raise ValueError(
                 f"{owner}: per_channel=True needs channel_axis (e.g. -1 for Dense/Conv2D kernels)"
             )
-        if isinstance(channel_axis, bool) or not isinstance(channel_axis, (int, np.integer)):
-            raise ValueError(f"{owner}: channel_axis must be an int, got {channel_axis!r}")
         return int(channel_axis)
     if channels != 1:
         raise ValueError(
@@ -181,6 +190,7 @@ def _ranges(owner: str, min_range: Any, max_range: Any) -> tuple[list[float], li
     for i, (low, high) in enumerate(zip(lows, highs, strict=True)):
         if not low < high:
             raise ValueError(f"{owner}: min_range must be < max_range, got {low} >= {high} at {i}")
+        check_range_width(low, high, f"{owner}: min_range/max_range at {i}")
     return lows, highs
 
 
