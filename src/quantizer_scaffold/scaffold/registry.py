@@ -194,14 +194,18 @@ def read_registry(texts: RegistryTexts) -> list[RegisteredMethod]:
     _, members = _parse_enum(texts)
     dispatcher = _parse_dispatcher(texts)
     empty = cst.Module([])
+    # each dictionary is found and indexed once: per member it would be quadratic in its size
+    entries: dict[Target, dict[str | None, list[cst.BaseDictElement]]] = {}
+    for target in Target:
+        table = codemods.find_dict(dispatcher, target.dispatcher)
+        entries[target] = {}
+        for element in table.elements if table else []:
+            entries[target].setdefault(codemods.dict_key_attr(element), []).append(element)
     result = []
     for name, value in members.items():
         quantizers: dict[str, dict[str, str]] = {}
         for target in Target:
-            table = codemods.find_dict(dispatcher, target.dispatcher)
-            for element in table.elements if table else []:
-                if codemods.dict_key_attr(element) != name:
-                    continue
+            for element in entries[target].get(name, []):
                 inner = element.value  # type: ignore[attr-defined]
                 if isinstance(inner, cst.Dict):
                     quantizers[target.value] = {
