@@ -32,7 +32,6 @@ from .step_size import (
     integer_bounds,
     lsq_quantize,
     run_by_training_flag,
-    scale_gradient,
     threshold_per_step,
 )
 
@@ -78,11 +77,9 @@ class LSQActivationsTrainingQuantizer(qi.BaseKerasTrainableQuantizer):
 
     def _learn(self, inputs: Any) -> tf.Tensor:
         x = tf.convert_to_tensor(inputs)
-        features = _features_per_sample(x)
-        step = scale_gradient(
-            tf.reshape(self._clamped_step(), []), gradient_scale(features, self.qp)
-        )
-        return lsq_quantize(x, step, self.qn, self.qp)
+        step = tf.reshape(self._clamped_step(), [])
+        scale = gradient_scale(_features_per_sample(x), self.qp)
+        return lsq_quantize(x, step, self.num_bits, self.signed, scale)
 
     def _quantize(self, inputs: Any) -> tf.Tensor:
         threshold = self._clamped_step() * self.threshold_per_step

@@ -57,19 +57,37 @@ def gradient_scale(values_per_step: Any, qp: int) -> Any:
     return tf.math.rsqrt(tf.cast(values_per_step, tf.float32) * float(qp))
 
 
-def scale_gradient(x: tf.Tensor, scale: Any) -> tf.Tensor:
-    """``x`` forward; its gradient multiplied by ``scale`` backward."""
-    scaled = x * scale
-    return tf.stop_gradient(x - scaled) + scaled
+def lsq_quantize(
+    x: tf.Tensor, step: tf.Tensor, num_bits: int, signed: bool, step_gradient_scale: Any
+) -> tf.Tensor:
+    """``step * round(clip(x / step, -Qn, Qp))``: LSQ's forward and its two gradients.
 
-
-def lsq_quantize(x: tf.Tensor, step: tf.Tensor, qn: int, qp: int) -> tf.Tensor:
-    """``step * round(clip(x / step, -qn, qp))`` with a straight-through round.
-
-    ``step`` is broadcastable against ``x`` and already gradient-scaled by the caller.
+    ``step`` is a scalar or broadcastable against ``x`` (one step per channel). The forward is
+    the symmetric grid with ``t = step * 2^(b - signed)`` (``quantizer_utils``' fused
+    fake-quantization where it applies, so training and inference compute the same values);
+    the gradient to ``x`` is straight-through (1 inside the range, 0 outside) and the gradient
+    to ``step`` is the paper's, multiplied by ``step_gradient_scale``.
     """
-    levels = quantizer_utils.ste_clip(x / step, -float(qn), float(qp))
-    return quantizer_utils.ste_round(levels) * step
+    qn, qp = integer_bounds(num_bits, signed)
+    per_step = threshold_per_step(num_bits, signed)
+
+    @tf.custom_gradient
+    def quantize(x: tf.Tensor, step: tf.Tensor) -> Any:
+        quantized = quantizer_utils.symmetric_quantize(x, step * per_step, num_bits, signed)
+
+        def gradient(upstream: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+            inside = tf.logical_and(x >= -qn * step, x <= qp * step)
+            # d q / d step: round(x/s) - x/s inside, -Qn or Qp outside, i.e. (q - x_inside) / s
+            local = upstream * (quantized - tf.where(inside, x, 0.0))
+            axes = [i for i in range(x.shape.rank) if i >= step.shape.rank or step.shape[i] == 1]
+            per_step_sum = tf.reshape(
+                tf.reduce_sum(local, axis=axes, keepdims=True), tf.shape(step)
+            )
+            return tf.where(inside, upstream, 0.0), per_step_sum / step * step_gradient_scale
+
+        return quantized, gradient
+
+    return quantize(x, step)
 
 
 def add_step_size(layer: Any, name: str, values: np.ndarray) -> tf.Variable:

@@ -36,7 +36,6 @@ from .step_size import (
     integer_bounds,
     lsq_quantize,
     run_by_training_flag,
-    scale_gradient,
     threshold_per_step,
 )
 from .weights_inferable_quantizer import (
@@ -97,8 +96,7 @@ class LSQWeightsTrainingQuantizer(qi.BaseKerasTrainableQuantizer):
         x = tf.convert_to_tensor(inputs)
         channels = 1 if self.channel_axis is None else x.shape[self.channel_axis]
         scale = gradient_scale(x.shape.num_elements() // channels, self.qp)
-        step = scale_gradient(self._step(x.shape.rank), scale)
-        return lsq_quantize(x, step, self.qn, self.qp)
+        return lsq_quantize(x, self._step(x.shape.rank), self.num_bits, True, scale)
 
     def _quantize(self, inputs: Any) -> tf.Tensor:
         threshold = self._clamped_step() * self.threshold_per_step
