@@ -1,10 +1,12 @@
 """Wall time of the ``scaffold-quantizer`` CLI beside ``python -c pass`` (median of runs).
 
-    python benchmarks/cli_latency.py [--repeats 5]
+    python benchmarks/cli_latency.py [--repeats 5] [--tiny]
 
-Each command runs in a fresh temporary copy of this repository's ``src/`` and
-``pyproject.toml``: scaffold (``--method X --target weights``), the same as ``--dry-run``,
-``remove`` and ``list``. Prints milliseconds and the ratio to the bare interpreter start.
+Each repeat makes a fresh temporary copy of this repository's ``src/`` and
+``pyproject.toml`` and runs, one after the other (so load changes hit all alike):
+``python -c pass``, ``--help``, scaffold ``--dry-run`` (``--method X --target weights``),
+scaffold, the same scaffold again (UNCHANGED), ``list`` and ``remove``. Prints the median
+milliseconds and the ratio to the bare interpreter start.
 """
 
 from __future__ import annotations
@@ -39,10 +41,12 @@ def timed(command: list[str], cwd: Path) -> float:
     return time.perf_counter() - start
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> dict[str, float]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5)
-    repeats = parser.parse_args().repeats
+    parser.add_argument("--tiny", action="store_true", help="one run of each command")
+    args = parser.parse_args(argv)
+    repeats = 1 if args.tiny else args.repeats
     samples: dict[str, list[float]] = {
         "python -c pass": [],
         "scaffold": [],
@@ -62,11 +66,12 @@ def main() -> None:
             samples["scaffold (unchanged)"].append(timed([*CLI, *SCAFFOLD], project))
             samples["list"].append(timed([*CLI, "list"], project))
             samples["remove"].append(timed([*CLI, "remove", "--method", "BenchMethod"], project))
-    base = statistics.median(samples["python -c pass"])
+    medians = {name: statistics.median(values) for name, values in samples.items()}
+    base = medians["python -c pass"]
     print(f"{'command':<24}{'median ms':>12}{'x python -c pass':>20}   ({repeats} runs each)")
-    for name, values in samples.items():
-        median = statistics.median(values)
+    for name, median in medians.items():
         print(f"{name:<24}{1000 * median:>12.1f}{median / base:>20.2f}")
+    return medians
 
 
 if __name__ == "__main__":

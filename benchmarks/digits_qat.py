@@ -1,8 +1,9 @@
 """Accuracy of post-training quantization, STE QAT, LSQ QAT and tfmot on the digits CNN.
 
-Run: python benchmarks/digits_qat.py [--seeds 3] [--plot digits_qat.png]
-Prints one row per method and bit width (mean and spread over seeds, held-out accuracy)
-and writes a plot of accuracy against bit width.
+Run: python benchmarks/digits_qat.py [--seeds 3] [--plot PNG] [--table TXT] [--tiny]
+Prints one row per method and bit width (held-out accuracy, mean ± population std over
+seeds) and the per-seed difference LSQ - STE (each seed quantizes the same float model);
+writes the table and a plot of accuracy against bit width (default: benchmarks/results/).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import statistics
 import time
 from collections import defaultdict
 from collections.abc import Callable
+from pathlib import Path
 
 from workload import (
     Digits,
@@ -26,6 +28,7 @@ from quantizer_scaffold.qat import QATConfig, TrainingMethod, qat_finalize, qat_
 from quantizer_scaffold.quantizers_infrastructure.keras.compat import keras, tfmot
 
 BIT_WIDTHS = ((8, 8), (4, 8), (4, 4), (2, 4))
+RESULTS = Path(__file__).resolve().parent / "results"
 
 
 def train_float(data: Digits, epochs: int) -> keras.Model:
@@ -102,6 +105,14 @@ def format_table(results) -> str:
             spread = statistics.pstdev(values) if len(values) > 1 else 0.0
             cells.append(f"{100 * statistics.mean(values):>9.2f} ±{100 * spread:>5.2f}")
         lines.append(f"{name:<16}" + "".join(cells))
+    if "QAT LSQ" in results:
+        lines.append("")
+        lines.append("LSQ - STE, points per seed (same float model and data per seed):")
+        for label in labels:
+            pairs = zip(results["QAT LSQ"][label], results["QAT STE"][label], strict=True)
+            differences = [100 * (lsq - ste) for lsq, ste in pairs]
+            listed = ", ".join(f"{d:+.2f}" for d in differences)
+            lines.append(f"  {label}: {listed}  (mean {statistics.mean(differences):+.2f})")
     return "\n".join(lines)
 
 
@@ -136,7 +147,8 @@ def main(argv: list[str] | None = None, log: Callable[[str], None] = print) -> d
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--float-epochs", type=int, default=15)
     parser.add_argument("--qat-epochs", type=int, default=5)
-    parser.add_argument("--plot", default="digits_qat.png", help="PNG path ('' to skip)")
+    parser.add_argument("--plot", default=str(RESULTS / "digits_qat.png"), help="'' to skip")
+    parser.add_argument("--table", default=str(RESULTS / "digits_qat.txt"), help="'' to skip")
     parser.add_argument("--tiny", action="store_true", help="one seed, one epoch, 8/8 and 2/4")
     args = parser.parse_args(argv)
     bit_widths = BIT_WIDTHS
@@ -145,9 +157,19 @@ def main(argv: list[str] | None = None, log: Callable[[str], None] = print) -> d
         bit_widths = ((8, 8), (2, 4))
     start = time.perf_counter()
     results = run(args.seeds, args.float_epochs, args.qat_epochs, bit_widths)
-    log(format_table(results))
-    log(f"({args.seeds} seeds, {time.perf_counter() - start:.0f} s)")
+    table = format_table(results)
+    settings = (
+        f"{args.seeds} seed(s), float {args.float_epochs} epochs, QAT {args.qat_epochs} epochs, "
+        f"{time.perf_counter() - start:.0f} s"
+    )
+    log(table)
+    log(f"({settings})")
+    if args.table:
+        Path(args.table).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.table).write_text(f"{table}\n({settings})\n", encoding="utf-8")
+        log(f"table written to {args.table}")
     if args.plot:
+        Path(args.plot).parent.mkdir(parents=True, exist_ok=True)
         plot(results, args.plot)
         log(f"plot written to {args.plot}")
     return results

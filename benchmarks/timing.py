@@ -1,4 +1,9 @@
-"""Median wall time of a callable, measured after warm-up; shared by the speed benchmarks."""
+"""Median wall times of several callables measured side by side; shared by the speed benchmarks.
+
+The callables run interleaved, round-robin, one call each per repeat (the starting one
+rotating), so a change of machine load or CPU clock during the run hits every entry alike
+and the ratios stay meaningful even when the absolute times drift.
+"""
 
 from __future__ import annotations
 
@@ -7,15 +12,22 @@ import time
 from collections.abc import Callable
 
 
-def median_seconds(step: Callable[[], object], repeats: int, warmup: int = 3) -> float:
+def interleaved_medians(
+    steps: dict[str, Callable[[], object]], repeats: int, warmup: int = 3
+) -> dict[str, float]:
+    """Median seconds per call of each entry; all entries warmed up, then timed in turns."""
+    names = list(steps)
     for _ in range(warmup):
-        step()
-    samples = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        step()
-        samples.append(time.perf_counter() - start)
-    return statistics.median(samples)
+        for name in names:
+            steps[name]()
+    samples: dict[str, list[float]] = {name: [] for name in names}
+    for repeat in range(repeats):
+        shift = repeat % len(names)
+        for name in names[shift:] + names[:shift]:
+            start = time.perf_counter()
+            steps[name]()
+            samples[name].append(time.perf_counter() - start)
+    return {name: statistics.median(values) for name, values in samples.items()}
 
 
 def ratio_table(times: dict[str, float], references: list[str]) -> str:

@@ -17,6 +17,9 @@ from sklearn.model_selection import train_test_split  # noqa: E402
 
 from quantizer_scaffold.quantizers_infrastructure.keras.compat import keras, tf  # noqa: E402
 
+# the benchmarks build many models on purpose: no retracing warnings
+tf.get_logger().setLevel("ERROR")
+
 
 @dataclass(frozen=True)
 class Digits:

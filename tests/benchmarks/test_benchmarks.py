@@ -1,0 +1,99 @@
+"""Each benchmark script runs on its tiny setting and prints its figures (no timing assertions).
+
+The scripts run in-process through their ``main(argv)``, so TensorFlow is imported once.
+"""
+
+from __future__ import annotations
+
+import importlib
+import math
+import re
+import sys
+from pathlib import Path
+
+import pytest
+
+BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
+NUMBER = r"[-+]?\d+(?:\.\d+)?"
+
+
+@pytest.fixture(scope="module")
+def scripts():
+    """The benchmark modules, imported from benchmarks/ as the scripts import each other."""
+    sys.path.insert(0, str(BENCHMARKS))
+    try:
+        yield lambda name: importlib.import_module(name)
+    finally:
+        sys.path.remove(str(BENCHMARKS))
+
+
+def row(output: str, name: str) -> list[float]:
+    """The numbers of the table row that starts with ``name``."""
+    for line in output.splitlines():
+        # the name, then only spaces up to the first number ("scaffold" is not "scaffold --x")
+        if re.match(rf"{re.escape(name)}\s+[-+]?\d", line):
+            return [float(v) for v in re.findall(NUMBER, line[len(name) :])]
+    raise AssertionError(f"no row {name!r} in:\n{output}")
+
+
+def assert_ratio_rows(output: str, names: list[str]) -> None:
+    for name in names:
+        median_ms, to_float, to_tfmot = row(output, name)
+        assert median_ms > 0 and math.isfinite(median_ms)
+        assert to_float > 0 and to_tfmot > 0
+    assert row(output, "float")[1] == 1.0
+    assert row(output, "tfmot 8-bit QAT")[2] == 1.0
+
+
+def test_digits_qat_prints_the_accuracy_table_and_writes_the_plot(scripts, capsys, tmp_path):
+    plot, table = tmp_path / "digits.png", tmp_path / "digits.txt"
+    results = scripts("digits_qat").main(
+        ["--tiny", "--plot", str(plot), "--table", str(table)], log=print
+    )
+    output = capsys.readouterr().out
+    for name in ("float", "PTQ", "QAT STE", "QAT LSQ"):
+        accuracies = row(output, name)
+        assert len(accuracies) == 4  # 8/8 and 2/4: mean and spread each
+        assert all(0 <= value <= 100 for value in accuracies)
+    assert len(row(output, "tfmot 8-bit QAT")) == 2  # the 8-bit reference only
+    assert re.search(rf"2/4: {NUMBER}\s+\(mean {NUMBER}\)", output)  # LSQ - STE per seed
+    assert set(results) == {"float", "PTQ", "QAT STE", "QAT LSQ", "tfmot 8-bit QAT"}
+    assert plot.read_bytes().startswith(b"\x89PNG")
+    assert table.read_text(encoding="utf-8").splitlines()[0] == output.splitlines()[0]
+
+
+def test_qat_overhead_prints_step_time_ratios(scripts, capsys):
+    times = scripts("qat_overhead").main(["--tiny"])
+    output = capsys.readouterr().out
+    names = ["float", "our STE QAT", "our LSQ QAT", "tfmot 8-bit QAT"]
+    assert list(times) == names
+    assert_ratio_rows(output, names)
+    assert re.search(rf"target our STE QAT <= 1.10x tfmot: {NUMBER}x, (met|NOT met)", output)
+
+
+def test_inference_prints_forward_time_ratios(scripts, capsys):
+    times = scripts("inference").main(["--tiny"])
+    output = capsys.readouterr().out
+    names = ["float", "our inferable (STE)", "our inferable (LSQ)", "tfmot 8-bit QAT"]
+    assert list(times) == names
+    assert_ratio_rows(output, names)
+
+
+def test_cli_latency_times_each_command_beside_python(scripts, capsys):
+    medians = scripts("cli_latency").main(["--tiny"])
+    output = capsys.readouterr().out
+    for name in ("python -c pass", "scaffold", "scaffold --dry-run", "remove", "list"):
+        assert name in medians
+        milliseconds, ratio = row(output, name)
+        assert milliseconds > 0 and ratio > 0
+    assert row(output, "python -c pass")[1] == 1.0
+
+
+def test_registry_scaling_prints_ratios_per_operation(scripts, capsys):
+    medians = scripts("registry_scaling").main(["--tiny"])
+    output = capsys.readouterr().out
+    assert sorted(medians) == [10, 40]
+    for operation in ("scaffold --dry-run", "scaffold", "list", "remove"):
+        small_ms, large_ms, ratio, per_method_us, slope = row(output, operation)
+        assert small_ms > 0 and large_ms > 0 and ratio > 0
+        assert math.isfinite(per_method_us) and math.isfinite(slope)
