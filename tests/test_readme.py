@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from quantizer_scaffold.quantizers_infrastructure.keras.compat import keras
+
 README = Path(__file__).resolve().parents[1] / "README.md"
 
 
@@ -19,6 +21,7 @@ def test_the_qat_example_runs_as_written(tmp_path, monkeypatch, capsys):
     section = _section("The QAT flow")
     (code,) = re.findall(r"```python\n(.*?)```", section, flags=re.S)
     monkeypatch.chdir(tmp_path)
+    keras.backend.clear_session()  # layer names as in a fresh process: conv2d, not conv2d_16
     exec(compile(code, str(README), "exec"), {"__name__": "readme_example"})
     printed = capsys.readouterr().out
     assert "quantized 2 layer(s): conv2d, dense" in printed
