@@ -9,22 +9,13 @@ from __future__ import annotations
 import math
 from typing import Any
 
-import numpy as np
-
+from ..common import validation
 from ..common.base_inferable_quantizer import (
     BUILT_IN,
     get_inferable_quantizer_class,
     mark_quantizer,
 )
 from ..common.constants import QuantizationMethod, QuantizationTarget
-from ..common.node_config import (
-    _bool,
-    _finite_float,
-    _n_bits,
-    _positive_float,
-    _values,
-    check_range_width,
-)
 from .base_keras_inferable_quantizer import BaseKerasInferableQuantizer
 from .compat import tf
 from .quantizer_utils import channel_broadcast, symmetric_quantize, uniform_quantize
@@ -41,33 +32,22 @@ __all__ = [
 ]
 
 
-def _floats(owner: str, field: str, value: Any, check: Any = _finite_float) -> list[float]:
-    """``value`` (a number or a non-empty list of numbers) as a list of checked floats."""
-    items, _ = _values(value)
-    if not items:
-        raise ValueError(f"{owner}: {field} must not be an empty list")
-    return [check(v, f"{owner}: {field}[{i}]") for i, v in enumerate(items)]
-
-
-def _channel_layout(owner: str, per_channel: Any, channel_axis: Any, channels: int) -> int | None:
+def _channel_layout(owner: str, per_channel: Any, axis: Any, channels: int) -> int | None:
     """Validate the per-channel flag against the axis and the number of values."""
-    per_channel = _bool(per_channel, f"{owner}: per_channel")
-    if channel_axis is not None and (
-        isinstance(channel_axis, bool) or not isinstance(channel_axis, (int, np.integer))
-    ):
-        raise ValueError(f"{owner}: channel_axis must be an int, got {channel_axis!r}")
+    per_channel = validation.boolean(per_channel, f"{owner}: per_channel")
+    axis = validation.channel_axis(axis, f"{owner}: channel_axis")
     if per_channel:
-        if channel_axis is None:
+        if axis is None:
             raise ValueError(
                 f"{owner}: per_channel=True needs channel_axis (e.g. -1 for Dense/Conv2D kernels)"
             )
-        return int(channel_axis)
+        return axis
     if channels != 1:
         raise ValueError(
             f"{owner}: per_channel=False takes one value, got {channels}: "
             "pass a single value or set per_channel=True with a channel_axis"
         )
-    return None if channel_axis is None else int(channel_axis)
+    return axis
 
 
 def _per_channel_values(
@@ -91,7 +71,7 @@ class _ThresholdQuantizer(BaseKerasInferableQuantizer):
 
     def _thresholds(self, threshold: Any) -> list[float]:
         owner = type(self).__name__
-        values = _floats(owner, "threshold", threshold, _positive_float)
+        values = validation.float_list(threshold, f"{owner}: threshold", positive=True)
         if self.power_of_two:
             for i, t in enumerate(values):
                 if math.frexp(t)[0] != 0.5:
@@ -111,9 +91,9 @@ class _WeightsThresholdQuantizer(_ThresholdQuantizer):
         channel_axis: int | None = None,
     ) -> None:
         owner = type(self).__name__
-        self.num_bits = _n_bits(num_bits, f"{owner}: num_bits")
+        self.num_bits = validation.num_bits(num_bits, f"{owner}: num_bits")
         self.threshold = self._thresholds(threshold)
-        self.per_channel = _bool(per_channel, f"{owner}: per_channel")
+        self.per_channel = validation.boolean(per_channel, f"{owner}: per_channel")
         self.channel_axis = _channel_layout(owner, per_channel, channel_axis, len(self.threshold))
 
     def __call__(self, inputs: Any) -> tf.Tensor:
@@ -152,11 +132,11 @@ class WeightsPOTInferableQuantizer(_WeightsThresholdQuantizer):
 class _ActivationThresholdQuantizer(_ThresholdQuantizer):
     def __init__(self, num_bits: int, threshold: list[float], signed: bool) -> None:
         owner = type(self).__name__
-        self.num_bits = _n_bits(num_bits, f"{owner}: num_bits")
+        self.num_bits = validation.num_bits(num_bits, f"{owner}: num_bits")
         self.threshold = self._thresholds(threshold)
         if len(self.threshold) != 1:
             raise ValueError(f"{owner}: activations take one threshold, got {len(self.threshold)}")
-        self.signed = _bool(signed, f"{owner}: signed")
+        self.signed = validation.boolean(signed, f"{owner}: signed")
 
     def __call__(self, inputs: Any) -> tf.Tensor:
         return symmetric_quantize(inputs, self.threshold[0], self.num_bits, signed=self.signed)
@@ -179,21 +159,6 @@ class ActivationPOTInferableQuantizer(_ActivationThresholdQuantizer):
     power_of_two = True
 
 
-def _ranges(owner: str, min_range: Any, max_range: Any) -> tuple[list[float], list[float]]:
-    lows = _floats(owner, "min_range", min_range)
-    highs = _floats(owner, "max_range", max_range)
-    if len(lows) != len(highs):
-        raise ValueError(
-            f"{owner}: min_range and max_range need the same length, "
-            f"got {len(lows)} and {len(highs)}"
-        )
-    for i, (low, high) in enumerate(zip(lows, highs, strict=True)):
-        if not low < high:
-            raise ValueError(f"{owner}: min_range must be < max_range, got {low} >= {high} at {i}")
-        check_range_width(low, high, f"{owner}: min_range/max_range at {i}")
-    return lows, highs
-
-
 @register_quantizer
 @mark_quantizer(QuantizationTarget.Weights, [QuantizationMethod.UNIFORM])
 class WeightsUniformInferableQuantizer(BaseKerasInferableQuantizer):
@@ -208,9 +173,11 @@ class WeightsUniformInferableQuantizer(BaseKerasInferableQuantizer):
         channel_axis: int | None = None,
     ) -> None:
         owner = type(self).__name__
-        self.num_bits = _n_bits(num_bits, f"{owner}: num_bits")
-        self.min_range, self.max_range = _ranges(owner, min_range, max_range)
-        self.per_channel = _bool(per_channel, f"{owner}: per_channel")
+        self.num_bits = validation.num_bits(num_bits, f"{owner}: num_bits")
+        self.min_range, self.max_range = validation.range_lists(
+            min_range, max_range, owner, ("min_range", "max_range")
+        )
+        self.per_channel = validation.boolean(per_channel, f"{owner}: per_channel")
         self.channel_axis = _channel_layout(owner, per_channel, channel_axis, len(self.min_range))
 
     def __call__(self, inputs: Any) -> tf.Tensor:
@@ -240,8 +207,10 @@ class ActivationUniformInferableQuantizer(BaseKerasInferableQuantizer):
 
     def __init__(self, num_bits: int, min_range: list[float], max_range: list[float]) -> None:
         owner = type(self).__name__
-        self.num_bits = _n_bits(num_bits, f"{owner}: num_bits")
-        self.min_range, self.max_range = _ranges(owner, min_range, max_range)
+        self.num_bits = validation.num_bits(num_bits, f"{owner}: num_bits")
+        self.min_range, self.max_range = validation.range_lists(
+            min_range, max_range, owner, ("min_range", "max_range")
+        )
         if len(self.min_range) != 1:
             raise ValueError(f"{owner}: activations take one range, got {len(self.min_range)}")
 
