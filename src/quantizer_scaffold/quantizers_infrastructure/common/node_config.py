@@ -18,8 +18,6 @@ from .constants import QuantizationMethod
 
 DEFAULT_MIN_THRESHOLD = 2.0**-16
 
-Threshold = float | list[float]
-
 
 def _method(value: QuantizationMethod | str, field: str) -> QuantizationMethod:
     if isinstance(value, QuantizationMethod):
@@ -32,13 +30,6 @@ def _method(value: QuantizationMethod | str, field: str) -> QuantizationMethod:
     raise ValueError(f"{field} must be a QuantizationMethod ({names}), got {value!r}")
 
 
-def _threshold(value: Any, field: str) -> Threshold:
-    """A positive float, or a non-empty list of positive floats (one per channel)."""
-    if not validation.as_items(value)[1]:
-        return validation.positive_float(value, field)
-    return validation.float_list(value, field, positive=True)
-
-
 def _params(
     method: QuantizationMethod, params: Mapping[str, Any] | None, field: str
 ) -> dict[str, Any]:
@@ -47,25 +38,20 @@ def _params(
         params = {}
     if not isinstance(params, Mapping):
         raise ValueError(f"{field} must be a dict, got {type(params).__name__}")
-    clean: dict[str, Any] = {}
-    if method is QuantizationMethod.UNIFORM:
-        for key in ("range_min", "range_max"):
-            if key not in params:
-                raise ValueError(f"{field} needs '{key}' for {method.name} quantization")
-        lows, is_list = validation.as_items(params["range_min"])
+    if method is QuantizationMethod.UNIFORM and {"range_min", "range_max"} <= set(params):
+        lows, _ = validation.as_items(params["range_min"])
         highs, _ = validation.as_items(params["range_max"])
         if len(lows) != len(highs) or not lows:
             raise ValueError(
                 f"{field}: range_min and range_max need the same, non-zero length, "
                 f"got {len(lows)} and {len(highs)}"
             )
-        lows, highs = validation.range_lists(lows, highs, field)
-        clean["range_min"] = lows if is_list else lows[0]
-        clean["range_max"] = highs if is_list else highs[0]
-    else:
-        if "threshold" not in params:
-            raise ValueError(f"{field} needs 'threshold' for {method.name} quantization")
-        clean["threshold"] = _threshold(params["threshold"], f"{field}['threshold']")
+    grid = validation.grid_parameters(method, params, field)
+    # a single number stays a number (per-tensor); a list stays a list (per-channel)
+    clean: dict[str, Any] = {
+        name: values if validation.as_items(params[name])[1] else values[0]
+        for name, values in grid.items()
+    }
     if "is_signed" in params:
         clean["is_signed"] = validation.boolean(params["is_signed"], f"{field}['is_signed']")
     return clean

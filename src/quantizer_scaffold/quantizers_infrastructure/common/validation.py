@@ -3,13 +3,18 @@
 Each function takes the value and the ``field`` to name in its error (e.g.
 ``"MyInferableQuantizer: num_bits"``) and returns the value as a plain Python object, or raises
 a one-line ``ValueError`` that says what is wrong. Framework-free: no TensorFlow, no numpy.
+``grid_parameters`` checks the parameters of a whole grid (what a generated inferable
+quantizer's constructor takes).
 """
 
 from __future__ import annotations
 
 import math
 import numbers
+from collections.abc import Mapping
 from typing import Any
+
+from .constants import QuantizationMethod
 
 MIN_BITS = 1
 MAX_BITS = 16
@@ -28,6 +33,7 @@ __all__ = [
     "check_range_width",
     "finite_float",
     "float_list",
+    "grid_parameters",
     "num_bits",
     "positive_float",
     "range_lists",
@@ -136,3 +142,21 @@ def range_lists(
             raise ValueError(f"{field}: {low_name} must be < {high_name}, got {a} >= {b} at {i}")
         check_range_width(a, b, f"{field}: {low_name}/{high_name} at {i}")
     return lows, highs
+
+
+def grid_parameters(
+    method: QuantizationMethod, given: Mapping[str, Any], field: str
+) -> dict[str, list[float]]:
+    """The parameters ``method``'s grid needs, from ``given``, as checked lists of floats.
+
+    ``UNIFORM`` takes ``range_min`` and ``range_max``; the others a positive ``threshold``.
+    Each is a number or a list with one value per channel.
+    """
+    names = ("range_min", "range_max") if method is QuantizationMethod.UNIFORM else ("threshold",)
+    for name in names:
+        if given.get(name) is None:
+            raise ValueError(f"{field} needs '{name}' for {method.name} quantization")
+    if method is QuantizationMethod.UNIFORM:
+        lows, highs = range_lists(given["range_min"], given["range_max"], field)
+        return {"range_min": lows, "range_max": highs}
+    return {"threshold": float_list(given["threshold"], f"{field}: threshold", positive=True)}
