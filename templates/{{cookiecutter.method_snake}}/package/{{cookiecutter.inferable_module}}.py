@@ -12,9 +12,8 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
-
 from {{ c.package }} import quantizers_infrastructure as qi
+from {{ c.package }}.quantizers_infrastructure.common import validation
 from {{ c.package }}.quantizers_infrastructure.keras import quantizer_utils
 from {{ c.package }}.quantizers_infrastructure.keras.compat import tf
 
@@ -88,16 +87,6 @@ def quantize(
 {% endif %}
 
 
-def _values(owner: str, name: str, values: Any) -> list[float]:
-    """``values`` as a non-empty list of finite floats (positive for a threshold)."""
-    items = np.asarray(values, dtype=np.float64).reshape(-1).tolist()
-    if not items or not all(np.isfinite(items)):
-        raise ValueError(f"{owner}: {name} must be finite numbers, got {values!r}")
-    if name == "threshold" and min(items) <= 0:
-        raise ValueError(f"{owner}: threshold must be positive, got {values!r}")
-    return items
-
-
 @qi.register_quantizer
 @qi.mark_quantizer(qi.QuantizationTarget.{{ c.qi_target }}, METHODS, identifier=IDENTIFIER)
 class {{ c.inferable_class }}(qi.BaseKerasInferableQuantizer):
@@ -125,9 +114,7 @@ class {{ c.inferable_class }}(qi.BaseKerasInferableQuantizer):
         if self.method not in METHODS:
             supported = [m.value for m in METHODS]
             raise ValueError(f"{owner} implements {supported}, not {self.method.value}")
-        if isinstance(num_bits, bool) or not isinstance(num_bits, int) or not 1 <= num_bits <= 16:
-            raise ValueError(f"{owner}: num_bits must be an int in 1..16, got {num_bits!r}")
-        self.num_bits = num_bits
+        self.num_bits = validation.num_bits(num_bits, f"{owner}: num_bits")
         given = {
 {% if thresholds %}
             "threshold": threshold,
@@ -137,31 +124,17 @@ class {{ c.inferable_class }}(qi.BaseKerasInferableQuantizer):
             "range_max": range_max,
 {% endif %}
         }
-        self.parameters = {
-            name: _values(owner, name, given[name]) for name in PARAMETER_NAMES[self.method]
-        }
-{% if ranges %}
-        if self.method is qi.QuantizationMethod.UNIFORM:
-            pairs = zip(self.parameters["range_min"], self.parameters["range_max"], strict=True)
-            if not all(low < high for low, high in pairs):
-                raise ValueError(f"{owner}: range_min must be below range_max, got {given}")
-{% endif %}
+        self.parameters = validation.grid_parameters(self.method, given, owner)
 {% if weights %}
+        self.channel_axis = validation.channel_axis(channel_axis, f"{owner}: channel_axis")
         count = len(next(iter(self.parameters.values())))
-        if channel_axis is None and count != 1:
+        if self.channel_axis is None and count != 1:
             raise ValueError(f"{owner}: {count} values need a channel_axis (one per channel)")
-        if channel_axis is not None and (
-            isinstance(channel_axis, bool) or not isinstance(channel_axis, int)
-        ):
-            raise ValueError(f"{owner}: channel_axis must be an int or None, got {channel_axis!r}")
-        self.channel_axis = channel_axis
 {% else %}
         if any(len(values) != 1 for values in self.parameters.values()):
             raise ValueError(f"{owner}: activations take one value per parameter, got {given}")
 {% if thresholds %}
-        if not isinstance(signed, bool):
-            raise ValueError(f"{owner}: signed must be True or False, got {signed!r}")
-        self.signed = signed
+        self.signed = validation.boolean(signed, f"{owner}: signed")
 {% endif %}
 {% endif %}
 

@@ -7,9 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
-
 from quantizer_scaffold import quantizers_infrastructure as qi
+from quantizer_scaffold.quantizers_infrastructure.common import validation
 from quantizer_scaffold.quantizers_infrastructure.keras import quantizer_utils
 from quantizer_scaffold.quantizers_infrastructure.keras.compat import tf
 
@@ -41,16 +40,6 @@ def quantize(
     return quantizer_utils.symmetric_quantize(inputs, threshold, num_bits, signed=signed)
 
 
-def _values(owner: str, name: str, values: Any) -> list[float]:
-    """``values`` as a non-empty list of finite floats (positive for a threshold)."""
-    items = np.asarray(values, dtype=np.float64).reshape(-1).tolist()
-    if not items or not all(np.isfinite(items)):
-        raise ValueError(f"{owner}: {name} must be finite numbers, got {values!r}")
-    if name == "threshold" and min(items) <= 0:
-        raise ValueError(f"{owner}: threshold must be positive, got {values!r}")
-    return items
-
-
 @qi.register_quantizer
 @qi.mark_quantizer(qi.QuantizationTarget.Activation, METHODS, identifier=IDENTIFIER)
 class MyTrainingMethodActivationsInferableQuantizer(qi.BaseKerasInferableQuantizer):
@@ -68,20 +57,14 @@ class MyTrainingMethodActivationsInferableQuantizer(qi.BaseKerasInferableQuantiz
         if self.method not in METHODS:
             supported = [m.value for m in METHODS]
             raise ValueError(f"{owner} implements {supported}, not {self.method.value}")
-        if isinstance(num_bits, bool) or not isinstance(num_bits, int) or not 1 <= num_bits <= 16:
-            raise ValueError(f"{owner}: num_bits must be an int in 1..16, got {num_bits!r}")
-        self.num_bits = num_bits
+        self.num_bits = validation.num_bits(num_bits, f"{owner}: num_bits")
         given = {
             "threshold": threshold,
         }
-        self.parameters = {
-            name: _values(owner, name, given[name]) for name in PARAMETER_NAMES[self.method]
-        }
+        self.parameters = validation.grid_parameters(self.method, given, owner)
         if any(len(values) != 1 for values in self.parameters.values()):
             raise ValueError(f"{owner}: activations take one value per parameter, got {given}")
-        if not isinstance(signed, bool):
-            raise ValueError(f"{owner}: signed must be True or False, got {signed!r}")
-        self.signed = signed
+        self.signed = validation.boolean(signed, f"{owner}: signed")
 
     def __call__(self, inputs: Any) -> tf.Tensor:
         inputs = tf.convert_to_tensor(inputs)

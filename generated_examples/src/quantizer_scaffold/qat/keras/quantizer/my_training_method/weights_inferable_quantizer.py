@@ -7,9 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
-
 from quantizer_scaffold import quantizers_infrastructure as qi
+from quantizer_scaffold.quantizers_infrastructure.common import validation
 from quantizer_scaffold.quantizers_infrastructure.keras import quantizer_utils
 from quantizer_scaffold.quantizers_infrastructure.keras.compat import tf
 
@@ -45,16 +44,6 @@ def quantize(
     return quantizer_utils.symmetric_quantize(inputs, threshold, num_bits, signed=True)
 
 
-def _values(owner: str, name: str, values: Any) -> list[float]:
-    """``values`` as a non-empty list of finite floats (positive for a threshold)."""
-    items = np.asarray(values, dtype=np.float64).reshape(-1).tolist()
-    if not items or not all(np.isfinite(items)):
-        raise ValueError(f"{owner}: {name} must be finite numbers, got {values!r}")
-    if name == "threshold" and min(items) <= 0:
-        raise ValueError(f"{owner}: threshold must be positive, got {values!r}")
-    return items
-
-
 @qi.register_quantizer
 @qi.mark_quantizer(qi.QuantizationTarget.Weights, METHODS, identifier=IDENTIFIER)
 class MyTrainingMethodWeightsInferableQuantizer(qi.BaseKerasInferableQuantizer):
@@ -72,23 +61,15 @@ class MyTrainingMethodWeightsInferableQuantizer(qi.BaseKerasInferableQuantizer):
         if self.method not in METHODS:
             supported = [m.value for m in METHODS]
             raise ValueError(f"{owner} implements {supported}, not {self.method.value}")
-        if isinstance(num_bits, bool) or not isinstance(num_bits, int) or not 1 <= num_bits <= 16:
-            raise ValueError(f"{owner}: num_bits must be an int in 1..16, got {num_bits!r}")
-        self.num_bits = num_bits
+        self.num_bits = validation.num_bits(num_bits, f"{owner}: num_bits")
         given = {
             "threshold": threshold,
         }
-        self.parameters = {
-            name: _values(owner, name, given[name]) for name in PARAMETER_NAMES[self.method]
-        }
+        self.parameters = validation.grid_parameters(self.method, given, owner)
+        self.channel_axis = validation.channel_axis(channel_axis, f"{owner}: channel_axis")
         count = len(next(iter(self.parameters.values())))
-        if channel_axis is None and count != 1:
+        if self.channel_axis is None and count != 1:
             raise ValueError(f"{owner}: {count} values need a channel_axis (one per channel)")
-        if channel_axis is not None and (
-            isinstance(channel_axis, bool) or not isinstance(channel_axis, int)
-        ):
-            raise ValueError(f"{owner}: channel_axis must be an int or None, got {channel_axis!r}")
-        self.channel_axis = channel_axis
 
     def __call__(self, inputs: Any) -> tf.Tensor:
         inputs = tf.convert_to_tensor(inputs)
