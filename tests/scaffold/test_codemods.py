@@ -242,3 +242,21 @@ def test_enum_values_follow_the_enum(enum: str, expected: str) -> None:
 def test_broken_registry_files_are_named(dispatcher: str, match: str) -> None:
     with pytest.raises(RegistryError, match=match):
         _register(_texts(dispatcher), Target.WEIGHTS, ["symmetric"])
+
+
+@pytest.mark.parametrize(
+    ("member", "match"),
+    [
+        ("STE = 0,", r"TrainingMethod\.STE has a tuple value .*remove the comma"),
+        ('STE = "STE",', r"TrainingMethod\.STE has a tuple value"),
+        ('STE = "ste"', "not integers or auto"),
+    ],
+)
+def test_enum_values_that_are_not_integers_are_refused_by_name(member: str, match: str) -> None:
+    enum = f"from enum import Enum\n\n\nclass TrainingMethod(Enum):\n    {member}\n"
+    with pytest.raises(RegistryError, match=match):
+        _register(
+            _texts(DISPATCHERS["imports inside try/except, empty dicts"], enum),
+            Target.WEIGHTS,
+            ["symmetric"],
+        )

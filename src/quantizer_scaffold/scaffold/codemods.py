@@ -76,6 +76,12 @@ def _next_value(class_name: str, members: dict[str, cst.BaseExpression]) -> str:
     for value in members.values():
         if m.matches(value, m.Call(func=m.Name("auto") | m.Attribute(attr=m.Name("auto")))):
             return cst.Module([]).code_for_node(value.func) + "()"  # type: ignore[attr-defined]
+    for name, value in members.items():
+        if isinstance(value, cst.Tuple):
+            raise RegistryError(
+                f"{class_name}.{name} has a tuple value (a trailing comma after the value); "
+                f"remove the comma so it is an integer"
+            )
     numbers = [int(v.value, 0) for v in members.values() if isinstance(v, cst.Integer)]
     if len(numbers) != len(members):
         raise RegistryError(
