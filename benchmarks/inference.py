@@ -8,9 +8,7 @@ float and to tfmot. "our inferable" models are ``qat_finalize`` of an STE / LSQ 
 
 from __future__ import annotations
 
-import argparse
-
-from timing import interleaved_medians, ratio_table
+from timing import interleaved_medians, ratio_table, speed_arguments
 from workload import build_cnn, load_split, seed_everything
 
 from quantizer_scaffold.qat import QATConfig, TrainingMethod, qat_finalize, qat_init
@@ -40,13 +38,7 @@ def models_to_compare(data):
 
 
 def main(argv: list[str] | None = None) -> dict[str, float]:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=300)
-    parser.add_argument("--batch-size", type=int, default=64)
-    parser.add_argument("--tiny", action="store_true", help="10 repeats of a batch of 16")
-    args = parser.parse_args(argv)
-    if args.tiny:
-        args.repeats, args.batch_size = 10, 16
+    args = speed_arguments(__doc__.splitlines()[0], 300, argv)
     seed_everything(0)
     data = load_split(0)
     x = tf.constant(data.x_test[: args.batch_size])

@@ -9,9 +9,7 @@ time and its ratios to float and to tfmot.
 
 from __future__ import annotations
 
-import argparse
-
-from timing import interleaved_medians, ratio_table
+from timing import interleaved_medians, ratio_table, speed_arguments
 from workload import build_cnn, compile_for_training, load_split, seed_everything
 
 from quantizer_scaffold.qat import QATConfig, TrainingMethod, qat_init
@@ -46,13 +44,7 @@ def training_step(model, x, y):
 
 
 def main(argv: list[str] | None = None) -> dict[str, float]:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=200)
-    parser.add_argument("--batch-size", type=int, default=64)
-    parser.add_argument("--tiny", action="store_true", help="10 repeats of a batch of 16")
-    args = parser.parse_args(argv)
-    if args.tiny:
-        args.repeats, args.batch_size = 10, 16
+    args = speed_arguments(__doc__.splitlines()[0], 200, argv)
     seed_everything(0)
     data = load_split(0)
     x, y = data.x_train[: args.batch_size], data.y_train[: args.batch_size]

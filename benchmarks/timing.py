@@ -7,6 +7,7 @@ and the ratios stay meaningful even when the absolute times drift.
 
 from __future__ import annotations
 
+import argparse
 import statistics
 import time
 from collections.abc import Callable
@@ -38,3 +39,15 @@ def ratio_table(times: dict[str, float], references: list[str]) -> str:
         ratios = "".join(f"{seconds / times[r]:>18.2f}" for r in references)
         lines.append(f"{name:<20}{1000 * seconds:>12.3f}{ratios}")
     return "\n".join(lines)
+
+
+def speed_arguments(description: str, repeats: int, argv: list[str] | None) -> argparse.Namespace:
+    """``--repeats``, ``--batch-size`` and ``--tiny`` (10 repeats of a batch of 16), parsed."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--repeats", type=int, default=repeats)
+    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--tiny", action="store_true", help="10 repeats of a batch of 16")
+    args = parser.parse_args(argv)
+    if args.tiny:
+        args.repeats, args.batch_size = 10, 16
+    return args
