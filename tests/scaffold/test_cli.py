@@ -69,6 +69,30 @@ def test_remove_keeps_files_the_user_edited(project: Path, cli: Runner) -> None:
     assert [m["name"] for m in listed["methods"]] == ["STE"]
 
 
+def test_remove_keeps_an_edited_pair_whole_and_deletes_the_untouched_one(
+    project: Path, cli: Runner
+) -> None:
+    assert cli(*WEIGHTS, cwd=project).returncode == 0
+    assert cli("-m", "MyTrainingMethod", "-t", "activation", cwd=project).returncode == 0
+    edited = project / TRAINING
+    edited.write_text(edited.read_text() + "# my math\n")
+    result = cli("remove", "-m", "MyTrainingMethod", "--json", cwd=project)
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    package = "src/quantizer_scaffold/qat/keras/quantizer/my_training_method"
+    assert sorted(report["keep"]) == sorted(
+        [
+            f"{package}/__init__.py",
+            f"{package}/weights_inferable_quantizer.py",
+            f"{package}/weights_training_quantizer.py",
+            "tests/generated/test_my_training_method_weights_quantizer.py",
+        ]
+    )
+    assert f"{package}/activations_training_quantizer.py" in report["delete"]
+    assert all((project / path).exists() for path in report["keep"])
+    assert not any((project / path).exists() for path in report["delete"])
+
+
 def test_force_replaces_only_the_tools_unedited_output(project: Path, cli: Runner) -> None:
     assert cli(*WEIGHTS, cwd=project).returncode == 0
     more = [*WEIGHTS, "-q", "symmetric", "-q", "power_of_two"]

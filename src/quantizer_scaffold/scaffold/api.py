@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import difflib
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -191,7 +191,7 @@ def _finish(
     dry_run: bool,
     check: bool,
     notes: dict[str, str],
-    keep: Sequence[str] = (),
+    keep: Mapping[str, str] | None = None,
     remove_dirs: Sequence[str] = (),
 ) -> Report:
     changes = space.changes()
@@ -200,8 +200,8 @@ def _finish(
         report.files.append(
             FileReport(change.path, change.action, diff, notes.get(change.path, ""))
         )
-    for path in keep:
-        report.files.append(FileReport(path, "KEEP", note="edited since it was generated"))
+    for path, note in (keep or {}).items():
+        report.files.append(FileReport(path, "KEEP", note=note))
     report.dry_run = dry_run or check
     if not (dry_run or check):
         transaction.apply(project.root, changes, remove_dirs)
@@ -358,20 +358,26 @@ def remove(
         space.stage(config.training_method_file, result.enum_text)
         space.stage(config.dispatcher_file, result.dispatcher_text)
         updated = manifest.copy()
-        keep: list[str] = []
         wanted = {t.value for t in targets}
-        for path, record in sorted(entry.get("files", {}).items()):
-            if record["target"] is None and remaining:
-                continue
-            if record["target"] is not None and record["target"] not in wanted:
-                continue
-            current = space.read(path)
-            if current is None:
-                continue
-            if sha256(current) == record["sha256"]:
-                space.stage(path, None)
+        files = {
+            path: record
+            for path, record in sorted(entry.get("files", {}).items())
+            if (record["target"] is None and not remaining) or record["target"] in wanted
+        }
+        present = {path: text for path in files if (text := space.read(path)) is not None}
+        edited = {p for p, text in present.items() if sha256(text) != files[p]["sha256"]}
+        # a pair's modules import each other, its test imports both, and they all live in the
+        # method's package: keep them together with what the user edited, or the kept code breaks
+        kept_targets = {files[p]["target"] for p in edited}
+        keep: dict[str, str] = {}
+        for path in present:
+            target = files[path]["target"]
+            if path in edited:
+                keep[path] = "edited since it was generated"
+            elif target in kept_targets or (target is None and kept_targets):
+                keep[path] = "kept with the edited files it belongs with"
             else:
-                keep.append(path)
+                space.stage(path, None)
         for t in targets:
             updated.forget_target(name.enum_member, t.value)
         if not remaining:
