@@ -53,6 +53,14 @@ def test_a_method_not_listed_names_the_class_and_the_fix():
     assert "config asks for UNIFORM" in message and "change the config's method" in message
 
 
+def test_a_disabled_config_is_refused_rather_than_silently_quantized():
+    config = qi.NodeWeightsQuantizationConfig(
+        "symmetric", 8, {"threshold": 1.0}, enable_weights_quantization=False
+    )
+    with pytest.raises(ValueError, match="weights quantization disabled: leave that tensor"):
+        SeedStyleRoundQuantizer(config)
+
+
 def test_accepts_training_argument_is_read_from_the_class():
     assert not SeedStyleRoundQuantizer.accepts_training_argument()
     assert LearnedThresholdQuantizer.accepts_training_argument()

@@ -60,6 +60,16 @@ class BaseTrainableQuantizer(abc.ABC):
         methods = [QuantizationMethod(m) for m in quantization_methods]
         if not methods:
             raise ValueError(f"{name} must list at least one QuantizationMethod it implements")
+        enabled = (
+            quantization_config.enable_weights_quantization
+            if isinstance(quantization_config, NodeWeightsQuantizationConfig)
+            else quantization_config.enable_activation_quantization
+        )
+        if not enabled:
+            raise ValueError(
+                f"{name} got a config with {target.value} quantization disabled: leave that "
+                f"tensor unquantized instead of building a quantizer for it"
+            )
         method = config_method(quantization_config)
         if method not in methods:
             supported = ", ".join(m.name for m in methods)
