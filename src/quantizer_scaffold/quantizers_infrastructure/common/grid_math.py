@@ -1,0 +1,66 @@
+"""The quantization grids, written once for every back end.
+
+Notation: ``n`` bits, threshold ``t > 0``, range ``[a, b]``; rounding is round-half-up,
+``floor(v + 0.5)``, the rounding of ``tf.quantization.fake_quant_with_min_max_vars``.
+
+- symmetric / power-of-two: ``delta = t / 2^(n - signed)``; the grid spans ``[-t, t - delta]``
+  (signed) or ``[0, t - delta]`` (unsigned). Power-of-two thresholds are ``2^ceil(log2 t)``.
+- uniform: ``[a, b]`` is first moved so that 0 is a grid level:
+  ``s = (b - a) / (2^n - 1)``, ``a' = s * round(a / s)``, ``b' = b - a + a'``.
+- every grid is then the ``2^n`` levels spanning ``[low, high]``:
+  ``s * round((clip(x, low, high) - low) / s) + low`` with ``s = (high - low) / (2^n - 1)``.
+
+The functions take the array library as ``xp`` (``keras.ops`` for Keras 3, a TensorFlow
+namespace for Keras 2) and otherwise use Python operators only, so each back end computes the
+same arithmetic in the same order; gradients are the back ends' business.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+import numpy as np
+
+
+class ArrayOps(Protocol):
+    """The elementwise functions the grids need besides Python's arithmetic operators."""
+
+    def floor(self, x: Any) -> Any: ...
+
+    def minimum(self, x: Any, y: Any) -> Any: ...
+
+    def maximum(self, x: Any, y: Any) -> Any: ...
+
+
+def round_half_up(xp: ArrayOps, x: Any) -> Any:
+    """``floor(x + 0.5)``: the rounding of every quantizer of this package."""
+    return xp.floor(x + 0.5)
+
+
+def symmetric_bounds(threshold: Any, n_bits: int, signed: bool) -> tuple[Any, Any]:
+    """``(low, high)`` of the symmetric grid: ``[-t, t - delta]`` or ``[0, t - delta]``."""
+    delta = threshold / float(2 ** (n_bits - int(signed)))
+    low = -threshold if signed else threshold * 0.0
+    return low, threshold - delta
+
+
+def zero_adjusted_range(xp: ArrayOps, range_min: Any, range_max: Any, n_bits: int) -> tuple:
+    """Move ``[a, b]`` so 0 is a level (``a > 0`` gives ``[0, b]``, ``b < 0`` gives ``[a, 0]``)."""
+    low = xp.minimum(range_min, 0.0)
+    high = xp.maximum(range_max, 0.0)
+    scale = (high - low) / float(2**n_bits - 1)
+    adjusted_low = scale * round_half_up(xp, low / scale)
+    return adjusted_low, high - low + adjusted_low
+
+
+def quantize_clipped(xp: ArrayOps, clipped: Any, low: Any, high: Any, n_bits: int) -> Any:
+    """The level nearest to ``clipped`` (already within ``[low, high]``) of the 2^n spanning it."""
+    scale = (high - low) / float(2**n_bits - 1)
+    return round_half_up(xp, (clipped - low) / scale) * scale + low
+
+
+def power_of_two_ceil(threshold: Any, min_threshold: float) -> np.ndarray:
+    """``2^ceil(log2(max(t, min_threshold)))`` as float32, exact for powers of two (numpy)."""
+    values = np.maximum(np.asarray(threshold, dtype=np.float64), min_threshold)
+    mantissas, exponents = np.frexp(values)  # t = m * 2^e with m in [0.5, 1)
+    return np.ldexp(1.0, exponents - (mantissas == 0.5)).astype(np.float32)
