@@ -1,38 +1,32 @@
-"""Model in, model out: ``qat_init`` wraps a float Keras model for QAT, ``qat_finalize`` exports it.
+"""Model in, model out, for Keras 2 (tf_keras): ``qat_init`` wraps a float model for QAT,
+``qat_finalize`` exports it.
 
-``qat_init`` clones a Functional or Sequential model, wrapping every layer it knows how to
-quantize in a ``KerasQuantizationWrapper`` whose quantizers come from the dispatcher and
-whose initial parameters come from data: weight thresholds (or ranges) from the kernel,
-activation thresholds, signedness and ranges from the outputs over the representative
-dataset. Layers it does not quantize are left as they are and listed in ``model.qat_report``
-(and in a log warning when they hold weights). ``qat_finalize`` replaces every trainable
-quantizer with its ``convert2inferable()``; the result predicts exactly what the QAT model
-predicts in inference mode and reloads with ``load_quantized_model``.
+The flow itself (what is wrapped, with which quantizer and which initial parameters, the
+report) is ``qat/common/flow.py``, shared with Keras 3; this module is its Keras 2 back end:
+the layer classes it quantizes, cloning, and reading the layer graph of a tf_keras model.
+``qat_finalize`` replaces every trainable quantizer with its ``convert2inferable()``; the
+result predicts exactly what the QAT model predicts in inference mode and reloads with
+``load_quantized_model``.
 """
 
 from __future__ import annotations
 
-import inspect
-import logging
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
 
 from quantizer_scaffold import quantizers_infrastructure as qi
+from quantizer_scaffold.qat.common import flow
+from quantizer_scaffold.qat.common.flow import LayerCopier, QATReport, RepresentativeDataset
 from quantizer_scaffold.qat.common.qat_config import QATConfig
 from quantizer_scaffold.qat.keras.quantizer.quantization_dispatcher_builder import (
     get_trainable_quantizer_class,
 )
-from quantizer_scaffold.quantizers_infrastructure.common.node_config import DEFAULT_MIN_THRESHOLD
-from quantizer_scaffold.quantizers_infrastructure.keras.compat import keras
+from quantizer_scaffold.quantizers_infrastructure.common.frameworks import KERAS2, check_keras
+from quantizer_scaffold.quantizers_infrastructure.keras.compat import keras, tf
 
-logger = logging.getLogger(__name__)
-
-Batch = Any
-RepresentativeDataset = Callable[[], Iterable[Batch]]
-LayerCopier = Callable[[keras.layers.Layer], keras.layers.Layer]
+__all__ = ["QATReport", "qat_finalize", "qat_init"]
 
 # layer class -> {weight attribute: its output-channel axis}; matched by exact class, so a
 # user's subclass (which may change what the weight means) is reported, not guessed at.
@@ -51,21 +45,6 @@ QUANTIZED_WEIGHTS: dict[type, dict[str, int]] = {
 }
 
 
-@dataclass(frozen=True)
-class QATReport:
-    """What ``qat_init`` did to each layer: wrapped, or left alone and why."""
-
-    quantized: tuple[str, ...] = ()
-    skipped: dict[str, str] = field(default_factory=dict)
-    # the skipped layers a user most likely meant to quantize: they hold weights
-    skipped_with_weights: tuple[str, ...] = ()
-
-    def __str__(self) -> str:
-        lines = [f"quantized {len(self.quantized)} layer(s): {', '.join(self.quantized)}"]
-        lines += [f"left unquantized: {name} ({reason})" for name, reason in self.skipped.items()]
-        return "\n".join(lines)
-
-
 def qat_init(
     model: keras.Model,
     representative_dataset: RepresentativeDataset | None = None,
@@ -82,68 +61,17 @@ def qat_init(
     converter takes it); it is required unless ``activation_method`` is None. Pass
     ``weights_method=None`` to quantize activations only. ``model`` itself is not changed.
     """
-    qat_config = qat_config or QATConfig()
-    _check_model(model)
-    if weights_method is None and activation_method is None:
-        raise ValueError("nothing to quantize: weights_method and activation_method are both None")
-    if weights_method is not None:
-        make_weights_quantizer = _quantizer_factory(
-            qat_config.weight_training_method,
-            weights_method,
-            qi.QuantizationTarget.Weights,
-            qat_config.weight_quantizer_params_override,
-            "weight_quantizer_params_override",
-        )
-    if activation_method is not None:
-        make_activation_quantizer = _quantizer_factory(
-            qat_config.activation_training_method,
-            activation_method,
-            qi.QuantizationTarget.Activation,
-            qat_config.activation_quantizer_params_override,
-            "activation_quantizer_params_override",
-        )
-    if activation_method is not None and representative_dataset is None:
-        raise ValueError(
-            "activation quantization needs data to set its thresholds: pass "
-            "representative_dataset=<callable returning input batches>, or "
-            "activation_method=None to quantize weights only"
-        )
-
-    plan, report = _plan(model)
-    if not plan:
-        supported = ", ".join(sorted(cls.__name__ for cls in QUANTIZED_WEIGHTS))
-        raise ValueError(f"no layer of {model.name!r} can be quantized: qat_init wraps {supported}")
-    statistics = (
-        _output_statistics(model, plan, representative_dataset)
-        if activation_method is not None
-        else {}
+    return flow.qat_init(
+        KERAS2_BACK_END,
+        model,
+        representative_dataset,
+        qat_config,
+        weights_n_bits,
+        activation_n_bits,
+        weights_method,
+        activation_method,
+        per_channel,
     )
-
-    def wrap(layer: keras.layers.Layer, copy_layer: LayerCopier) -> keras.layers.Layer:
-        if layer.name not in plan:
-            return copy_layer(layer)
-        weights_quantizers = {}
-        if weights_method is not None:
-            for attribute, axis in plan[layer.name].items():
-                kernel = keras.backend.get_value(getattr(layer, attribute))
-                config = _weights_config(kernel, axis, weights_method, weights_n_bits, per_channel)
-                weights_quantizers[attribute] = make_weights_quantizer(config)
-        activation_quantizers = []
-        if activation_method is not None:
-            config = _activation_config(
-                statistics[layer.name], activation_method, activation_n_bits
-            )
-            activation_quantizers.append(make_activation_quantizer(config))
-        return qi.KerasQuantizationWrapper(
-            copy_layer(layer),
-            weights_quantizers=weights_quantizers,
-            activation_quantizers=activation_quantizers,
-        )
-
-    qat_model = _clone(model, wrap)
-    _log_report(report, model)
-    qat_model.qat_report = report
-    return qat_model
 
 
 def qat_finalize(qat_model: keras.Model) -> keras.Model:
@@ -152,22 +80,11 @@ def qat_finalize(qat_model: keras.Model) -> keras.Model:
     In inference mode it predicts what ``qat_model`` predicts; save it with ``model.save`` and
     reload it with ``qi.load_quantized_model``.
     """
-    _check_model(qat_model)
-    if not any(isinstance(layer, qi.KerasQuantizationWrapper) for layer in qat_model.layers):
-        raise ValueError(
-            f"{qat_model.name!r} has no KerasQuantizationWrapper layer: pass the model that "
-            "qat_init returned"
-        )
-
-    def convert(layer: keras.layers.Layer, copy_layer: LayerCopier) -> keras.layers.Layer:
-        if isinstance(layer, qi.KerasQuantizationWrapper):
-            return layer.convert_to_inferable_quantizers()
-        return copy_layer(layer)
-
-    return _clone(qat_model, convert)
+    return flow.qat_finalize(KERAS2_BACK_END, qat_model)
 
 
 def _check_model(model: Any) -> None:
+    check_keras(model, KERAS2, "the model given to the Keras 2 qat_init/qat_finalize")
     if not isinstance(model, keras.Model):
         raise TypeError(
             f"expected a tf_keras Model, got {type(model).__name__}: build the model with "
@@ -181,62 +98,22 @@ def _check_model(model: Any) -> None:
             "model with a known input: subclassed models cannot be cloned layer by layer; "
             "build it with keras.Input (or give the Sequential an input_shape)"
         )
+    _check_no_keras3_inside(model)
 
 
-def _quantizer_factory(
-    training_method: Any,
-    method: qi.QuantizationMethod,
-    target: qi.QuantizationTarget,
-    override: dict[str, Any] | None,
-    override_name: str,
-) -> Callable[[Any], qi.BaseTrainableQuantizer]:
-    """Resolve the quantizer class (and check the override) before touching the model."""
-    quantizer_class = get_trainable_quantizer_class(training_method, method, target)
-    override = dict(override or {})
-    parameters = inspect.signature(quantizer_class).parameters
-    takes_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values())
-    unknown = sorted(set(override) - set(parameters) - {"quantization_config"})
-    if unknown and not takes_any:
-        raise ValueError(
-            f"{override_name} has {unknown}, which {quantizer_class.__name__}() does not take "
-            f"(it takes: {', '.join(parameters)})"
-        )
-    return lambda config: quantizer_class(config, **override)
+def _check_no_keras3_inside(model: keras.Model) -> None:
+    """Refuse a tf_keras model in which a Keras 3 layer was called.
 
-
-def _plan(model: keras.Model) -> tuple[dict[str, dict[str, int]], QATReport]:
-    """Which layers get wrapped (name -> weight attribute -> channel axis), and the report."""
-    plan: dict[str, dict[str, int]] = {}
-    skipped: dict[str, str] = {}
-    with_weights: list[str] = []
+    tf_keras records such a call as op layers (``TFOpLambda``) holding the Keras 3 layer's
+    variables or frozen copies of them: nothing a quantizer could be attached to.
+    """
     for layer in model.layers:
-        if isinstance(layer, keras.layers.InputLayer):
-            continue
-        weights = QUANTIZED_WEIGHTS.get(type(layer))
-        if weights is not None:
-            plan[layer.name] = {
-                attribute: axis % getattr(layer, attribute).shape.rank
-                for attribute, axis in weights.items()
-            }
-        elif isinstance(layer, keras.Model):
-            skipped[layer.name] = "nested model: its layers are not wrapped; build the model flat"
-            with_weights.append(layer.name)
-        elif layer.weights:
-            skipped[layer.name] = f"{type(layer).__name__} holds weights but has no quantizer"
-            with_weights.append(layer.name)
-        else:
-            skipped[layer.name] = f"{type(layer).__name__} has no weights; output not quantized"
-    return plan, QATReport(tuple(plan), skipped, tuple(with_weights))
-
-
-def _log_report(report: QATReport, model: keras.Model) -> None:
-    logger.info("qat_init(%s): %s", model.name, report)
-    if report.skipped_with_weights:
-        logger.warning(
-            "qat_init(%s) left layers with weights unquantized: %s",
-            model.name,
-            "; ".join(f"{name} ({report.skipped[name]})" for name in report.skipped_with_weights),
-        )
+        for node in layer.inbound_nodes:
+            arguments = tf.nest.flatten([node.call_args, node.call_kwargs])
+            for argument in arguments:
+                check_keras(
+                    argument, KERAS2, f"an input of layer {layer.name!r} of model {model.name!r}"
+                )
 
 
 def _clone(
@@ -261,88 +138,6 @@ def _clone(
     return clone
 
 
-def _weights_config(
-    kernel: np.ndarray,
-    axis: int,
-    method: qi.QuantizationMethod,
-    n_bits: int,
-    per_channel: bool,
-) -> qi.NodeWeightsQuantizationConfig:
-    """Thresholds (or ranges) that cover the kernel: per output channel, or one for the tensor."""
-    reduce_axes = tuple(i for i in range(kernel.ndim) if i != axis) if per_channel else None
-    if qi.QuantizationMethod(method) is qi.QuantizationMethod.UNIFORM:
-        low = np.min(kernel, axis=reduce_axes)
-        high = np.max(kernel, axis=reduce_axes)
-        high = np.maximum(high, low + DEFAULT_MIN_THRESHOLD)  # a constant channel still has a range
-        params = {"range_min": low.tolist(), "range_max": high.tolist()}
-    else:
-        threshold = np.maximum(np.max(np.abs(kernel), axis=reduce_axes), DEFAULT_MIN_THRESHOLD)
-        params = {"threshold": threshold.tolist()}
-    return qi.NodeWeightsQuantizationConfig(
-        weights_quantization_method=method,
-        weights_n_bits=n_bits,
-        weights_quantization_params=params,
-        weights_channels_axis=axis if per_channel else None,
-        weights_per_channel_threshold=per_channel,
-    )
-
-
-def _activation_config(
-    statistics: tuple[float, float], method: qi.QuantizationMethod, n_bits: int
-) -> qi.NodeActivationQuantizationConfig:
-    """Threshold and sign (or range) that cover every output seen on the representative data."""
-    low, high = statistics
-    if qi.QuantizationMethod(method) is qi.QuantizationMethod.UNIFORM:
-        params: dict[str, Any] = {
-            "range_min": low,
-            "range_max": max(high, low + DEFAULT_MIN_THRESHOLD),
-        }
-    else:
-        signed = low < 0
-        threshold = max(abs(low), abs(high)) if signed else high
-        params = {"threshold": max(threshold, DEFAULT_MIN_THRESHOLD), "is_signed": signed}
-    return qi.NodeActivationQuantizationConfig(
-        activation_quantization_method=method,
-        activation_n_bits=n_bits,
-        activation_quantization_params=params,
-    )
-
-
-def _output_statistics(
-    model: keras.Model,
-    plan: dict[str, dict[str, int]],
-    representative_dataset: RepresentativeDataset,
-) -> dict[str, tuple[float, float]]:
-    """(min, max) of each planned layer's output over every representative batch."""
-    names: list[str] = []
-    outputs = []
-    for name in plan:
-        for output in _layer_outputs(model, model.get_layer(name)):
-            names.append(name)
-            outputs.append(output)
-    probe = keras.Model(model.inputs, outputs)
-    low = {name: np.inf for name in plan}
-    high = {name: -np.inf for name in plan}
-    seen = 0
-    for batch in _input_batches(representative_dataset, len(model.inputs)):
-        values = probe.predict_on_batch(batch)
-        if len(outputs) == 1:
-            values = [values]
-        for name, value in zip(names, values, strict=True):
-            low[name] = min(low[name], float(np.min(value)))
-            high[name] = max(high[name], float(np.max(value)))
-        seen += 1
-    if not seen:
-        raise ValueError("representative_dataset() yielded no batch: it must yield input batches")
-    for name in plan:
-        if not (np.isfinite(low[name]) and np.isfinite(high[name])):
-            raise ValueError(
-                f"the output of layer {name!r} is not finite on the representative data "
-                f"(min {low[name]}, max {high[name]}): check the inputs and the float model"
-            )
-    return {name: (low[name], high[name]) for name in plan}
-
-
 def _layer_outputs(model: keras.Model, layer: keras.layers.Layer) -> list[Any]:
     """Every output tensor of ``layer`` inside ``model``: one per call of a shared layer.
 
@@ -356,26 +151,48 @@ def _layer_outputs(model: keras.Model, layer: keras.layers.Layer) -> list[Any]:
     return [layer.get_output_at(i) for i in nodes]
 
 
-def _input_batches(representative_dataset: Any, n_inputs: int) -> Iterator[Batch]:
-    """Normalise TFLite-style batches (array, [array], [a, b], dict) to what the model takes."""
-    if not callable(representative_dataset):
-        raise TypeError(
-            "representative_dataset must be a callable returning an iterable of input batches, "
-            f"e.g. lambda: dataset.take(8); got {type(representative_dataset).__name__}"
-        )
-    for batch in representative_dataset():
-        if isinstance(batch, dict):
-            yield batch
-        elif isinstance(batch, (list, tuple)):
-            if len(batch) != n_inputs:
-                raise ValueError(
-                    f"a representative batch has {len(batch)} parts but the model has "
-                    f"{n_inputs} input(s): yield inputs only, without labels"
-                )
-            yield batch[0] if n_inputs == 1 else list(batch)
-        else:
-            if n_inputs != 1:
-                raise ValueError(
-                    f"the model has {n_inputs} inputs: yield a list of {n_inputs} arrays per batch"
-                )
-            yield batch
+def _output_batches(
+    model: keras.Model, names: list[str], batches: Iterator[Any]
+) -> Iterator[dict[str, list[np.ndarray]]]:
+    """For each batch, every output of each named layer, from one probe model."""
+    owners: list[str] = []
+    outputs = []
+    for name in names:
+        for output in _layer_outputs(model, model.get_layer(name)):
+            owners.append(name)
+            outputs.append(output)
+    probe = keras.Model(model.inputs, outputs)
+    for batch in batches:
+        values = probe.predict_on_batch(batch)
+        if len(outputs) == 1:
+            values = [values]
+        per_layer: dict[str, list[np.ndarray]] = {name: [] for name in names}
+        for name, value in zip(owners, values, strict=True):
+            per_layer[name].append(value)
+        yield per_layer
+
+
+class _Keras2BackEnd:
+    """The Keras 2 (tf_keras) side of ``qat/common/flow.py``."""
+
+    quantized_weights = QUANTIZED_WEIGHTS
+    wrapper_class = qi.KerasQuantizationWrapper
+    check_model = staticmethod(_check_model)
+    output_batches = staticmethod(_output_batches)
+    clone = staticmethod(_clone)
+    trainable_quantizer_class = staticmethod(get_trainable_quantizer_class)
+
+    @staticmethod
+    def is_input_layer(layer: keras.layers.Layer) -> bool:
+        return isinstance(layer, keras.layers.InputLayer)
+
+    @staticmethod
+    def is_model(layer: keras.layers.Layer) -> bool:
+        return isinstance(layer, keras.Model)
+
+    @staticmethod
+    def weight_values(layer: keras.layers.Layer, attribute: str) -> np.ndarray:
+        return keras.backend.get_value(getattr(layer, attribute))
+
+
+KERAS2_BACK_END = _Keras2BackEnd()

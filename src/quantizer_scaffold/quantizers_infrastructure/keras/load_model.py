@@ -14,6 +14,8 @@ import importlib
 import os
 from typing import Any
 
+from ..common.frameworks import KERAS2
+from ..common.saved_models import check_saved_keras
 from .compat import keras, safe_mode_scope, tfmot
 
 # importing these modules registers every quantizer class the project ships
@@ -37,10 +39,9 @@ def load_quantized_model(
     compile: bool = True,
 ) -> keras.Model:
     """Load a ``.keras`` file or a SavedModel directory (and ``.h5``) saved with quantizers."""
-    import_registered_quantizers()
     path = os.fspath(path)
-    if not os.path.exists(path):
-        raise FileNotFoundError(f"no saved model at {path!r}")
+    check_saved_keras(path, KERAS2)
+    import_registered_quantizers()
     with safe_mode_scope(), tfmot.quantization.keras.quantize_scope():
         return keras.models.load_model(
             path, custom_objects=custom_objects, compile=compile, safe_mode=True

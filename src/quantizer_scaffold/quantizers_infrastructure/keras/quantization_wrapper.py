@@ -19,6 +19,7 @@ from typing import Any
 
 from ..common.base_inferable_quantizer import BaseInferableQuantizer
 from ..common.base_trainable_quantizer import BaseTrainableQuantizer
+from ..common.frameworks import KERAS2, check_keras
 from .compat import keras, tf
 from .serialization import deserialize_quantizer, register_quantizer, serialize_quantizer
 
@@ -38,6 +39,7 @@ def _check_quantizer(quantizer: Any, where: str) -> Quantizer:
             f"{where} must be a BaseKerasTrainableQuantizer or BaseKerasInferableQuantizer, "
             f"got {type(quantizer).__name__}"
         )
+    check_keras(quantizer, KERAS2, where)
     return quantizer
 
 
@@ -52,6 +54,7 @@ class KerasQuantizationWrapper(keras.layers.Wrapper):
         activation_quantizers: Iterable[Quantizer] | None = None,
         **kwargs: Any,
     ) -> None:
+        check_keras(layer, KERAS2, "the layer given to KerasQuantizationWrapper (Keras 2)")
         if isinstance(layer, keras.layers.Layer):
             kwargs.setdefault("name", f"quant_{layer.name}")
         super().__init__(layer, **kwargs)

@@ -1,0 +1,339 @@
+"""The QAT flow, written once for every back end: which layers to wrap, with what, and why.
+
+``qat_init`` clones a model, wrapping every layer it knows how to quantize in the back end's
+quantization wrapper, whose quantizers come from the back end's dispatcher and whose initial
+parameters come from data: weight thresholds (or ranges) from the kernel, activation
+thresholds, signedness and ranges from the outputs over the representative dataset. Layers
+it does not quantize are left as they are and listed in ``model.qat_report`` (and in a log
+warning when they hold weights). ``qat_finalize`` replaces every trainable quantizer with its
+``convert2inferable()``.
+
+What differs between Keras 2 and Keras 3 (the layer classes, reading a model's layer graph,
+cloning, running the representative data) is behind ``QATBackEnd``; everything here is
+plain Python and numpy.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import numpy as np
+
+from quantizer_scaffold.quantizers_infrastructure.common import (
+    BaseTrainableQuantizer,
+    NodeActivationQuantizationConfig,
+    NodeWeightsQuantizationConfig,
+    QuantizationMethod,
+    QuantizationTarget,
+)
+from quantizer_scaffold.quantizers_infrastructure.common.node_config import DEFAULT_MIN_THRESHOLD
+
+from .qat_config import QATConfig
+
+logger = logging.getLogger("quantizer_scaffold.qat")
+
+Batch = Any
+RepresentativeDataset = Callable[[], Iterable[Batch]]
+Layer = Any
+LayerCopier = Callable[[Layer], Layer]
+Plan = dict[str, dict[str, int]]  # layer name -> weight attribute -> its channel axis
+
+
+@dataclass(frozen=True)
+class QATReport:
+    """What ``qat_init`` did to each layer: wrapped, or left alone and why."""
+
+    quantized: tuple[str, ...] = ()
+    skipped: dict[str, str] = field(default_factory=dict)
+    # the skipped layers a user most likely meant to quantize: they hold weights
+    skipped_with_weights: tuple[str, ...] = ()
+
+    def __str__(self) -> str:
+        lines = [f"quantized {len(self.quantized)} layer(s): {', '.join(self.quantized)}"]
+        lines += [f"left unquantized: {name} ({reason})" for name, reason in self.skipped.items()]
+        return "\n".join(lines)
+
+
+class QATBackEnd(Protocol):
+    """What the flow needs from one Keras."""
+
+    # layer class -> {weight attribute: its output-channel axis}; matched by exact class, so a
+    # user's subclass (which may change what the weight means) is reported, not guessed at
+    quantized_weights: Mapping[type, Mapping[str, int]]
+    wrapper_class: type
+
+    def check_model(self, model: Any) -> None:
+        """Raise unless ``model`` is a Functional or Sequential model of this Keras."""
+
+    def is_input_layer(self, layer: Layer) -> bool: ...
+
+    def is_model(self, layer: Layer) -> bool: ...
+
+    def weight_values(self, layer: Layer, attribute: str) -> np.ndarray: ...
+
+    def output_batches(
+        self, model: Any, names: list[str], batches: Iterator[Batch]
+    ) -> Iterator[dict[str, list[np.ndarray]]]:
+        """For each batch, every output of each named layer (one per call of a shared layer)."""
+
+    def clone(self, model: Any, replace: Callable[[Layer, LayerCopier], Layer]) -> Any:
+        """``model`` rebuilt with ``replace(layer, copy_layer)`` standing in for each layer."""
+
+    def trainable_quantizer_class(
+        self, training_method: Any, method: QuantizationMethod, target: QuantizationTarget
+    ) -> type: ...
+
+
+def qat_init(
+    back_end: QATBackEnd,
+    model: Any,
+    representative_dataset: RepresentativeDataset | None,
+    qat_config: QATConfig | None,
+    weights_n_bits: int,
+    activation_n_bits: int,
+    weights_method: QuantizationMethod | None,
+    activation_method: QuantizationMethod | None,
+    per_channel: bool,
+) -> Any:
+    """The back end's ``qat_init`` (documented where each back end exports it)."""
+    qat_config = qat_config or QATConfig()
+    back_end.check_model(model)
+    if weights_method is None and activation_method is None:
+        raise ValueError("nothing to quantize: weights_method and activation_method are both None")
+    if weights_method is not None:
+        make_weights_quantizer = quantizer_factory(
+            back_end,
+            qat_config.weight_training_method,
+            weights_method,
+            QuantizationTarget.Weights,
+            qat_config.weight_quantizer_params_override,
+            "weight_quantizer_params_override",
+        )
+    if activation_method is not None:
+        make_activation_quantizer = quantizer_factory(
+            back_end,
+            qat_config.activation_training_method,
+            activation_method,
+            QuantizationTarget.Activation,
+            qat_config.activation_quantizer_params_override,
+            "activation_quantizer_params_override",
+        )
+    if activation_method is not None and representative_dataset is None:
+        raise ValueError(
+            "activation quantization needs data to set its thresholds: pass "
+            "representative_dataset=<callable returning input batches>, or "
+            "activation_method=None to quantize weights only"
+        )
+
+    plan, report = plan_layers(back_end, model.layers)
+    if not plan:
+        supported = ", ".join(sorted(cls.__name__ for cls in back_end.quantized_weights))
+        raise ValueError(f"no layer of {model.name!r} can be quantized: qat_init wraps {supported}")
+    statistics = (
+        output_statistics(back_end, model, plan, representative_dataset)
+        if activation_method is not None
+        else {}
+    )
+
+    def wrap(layer: Layer, copy_layer: LayerCopier) -> Layer:
+        if layer.name not in plan:
+            return copy_layer(layer)
+        weights_quantizers = {}
+        if weights_method is not None:
+            for attribute, axis in plan[layer.name].items():
+                kernel = back_end.weight_values(layer, attribute)
+                config = weights_config(kernel, axis, weights_method, weights_n_bits, per_channel)
+                weights_quantizers[attribute] = make_weights_quantizer(config)
+        activation_quantizers = []
+        if activation_method is not None:
+            config = activation_config(statistics[layer.name], activation_method, activation_n_bits)
+            activation_quantizers.append(make_activation_quantizer(config))
+        return back_end.wrapper_class(
+            copy_layer(layer),
+            weights_quantizers=weights_quantizers,
+            activation_quantizers=activation_quantizers,
+        )
+
+    qat_model = back_end.clone(model, wrap)
+    log_report(report, model.name)
+    qat_model.qat_report = report
+    return qat_model
+
+
+def qat_finalize(back_end: QATBackEnd, qat_model: Any) -> Any:
+    """The back end's ``qat_finalize`` (documented where each back end exports it)."""
+    back_end.check_model(qat_model)
+    wrapper_class = back_end.wrapper_class
+    if not any(isinstance(layer, wrapper_class) for layer in qat_model.layers):
+        raise ValueError(
+            f"{qat_model.name!r} has no KerasQuantizationWrapper layer: pass the model that "
+            "qat_init returned"
+        )
+
+    def convert(layer: Layer, copy_layer: LayerCopier) -> Layer:
+        if isinstance(layer, wrapper_class):
+            return layer.convert_to_inferable_quantizers()
+        return copy_layer(layer)
+
+    return back_end.clone(qat_model, convert)
+
+
+def quantizer_factory(
+    back_end: QATBackEnd,
+    training_method: Any,
+    method: QuantizationMethod,
+    target: QuantizationTarget,
+    override: dict[str, Any] | None,
+    override_name: str,
+) -> Callable[[Any], BaseTrainableQuantizer]:
+    """Resolve the quantizer class (and check the override) before touching the model."""
+    quantizer_class = back_end.trainable_quantizer_class(training_method, method, target)
+    override = dict(override or {})
+    parameters = inspect.signature(quantizer_class).parameters
+    takes_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values())
+    unknown = sorted(set(override) - set(parameters) - {"quantization_config"})
+    if unknown and not takes_any:
+        raise ValueError(
+            f"{override_name} has {unknown}, which {quantizer_class.__name__}() does not take "
+            f"(it takes: {', '.join(parameters)})"
+        )
+    return lambda config: quantizer_class(config, **override)
+
+
+def plan_layers(back_end: QATBackEnd, layers: Iterable[Layer]) -> tuple[Plan, QATReport]:
+    """Which layers get wrapped (name -> weight attribute -> channel axis), and the report."""
+    plan: Plan = {}
+    skipped: dict[str, str] = {}
+    with_weights: list[str] = []
+    for layer in layers:
+        if back_end.is_input_layer(layer):
+            continue
+        weights = back_end.quantized_weights.get(type(layer))
+        if weights is not None:
+            plan[layer.name] = {
+                attribute: axis % len(getattr(layer, attribute).shape)
+                for attribute, axis in weights.items()
+            }
+        elif back_end.is_model(layer):
+            skipped[layer.name] = "nested model: its layers are not wrapped; build the model flat"
+            with_weights.append(layer.name)
+        elif layer.weights:
+            skipped[layer.name] = f"{type(layer).__name__} holds weights but has no quantizer"
+            with_weights.append(layer.name)
+        else:
+            skipped[layer.name] = f"{type(layer).__name__} has no weights; output not quantized"
+    return plan, QATReport(tuple(plan), skipped, tuple(with_weights))
+
+
+def log_report(report: QATReport, model_name: str) -> None:
+    logger.info("qat_init(%s): %s", model_name, report)
+    if report.skipped_with_weights:
+        logger.warning(
+            "qat_init(%s) left layers with weights unquantized: %s",
+            model_name,
+            "; ".join(f"{name} ({report.skipped[name]})" for name in report.skipped_with_weights),
+        )
+
+
+def weights_config(
+    kernel: np.ndarray,
+    axis: int,
+    method: QuantizationMethod,
+    n_bits: int,
+    per_channel: bool,
+) -> NodeWeightsQuantizationConfig:
+    """Thresholds (or ranges) that cover the kernel: per output channel, or one for the tensor."""
+    reduce_axes = tuple(i for i in range(kernel.ndim) if i != axis) if per_channel else None
+    if QuantizationMethod(method) is QuantizationMethod.UNIFORM:
+        low = np.min(kernel, axis=reduce_axes)
+        high = np.max(kernel, axis=reduce_axes)
+        high = np.maximum(high, low + DEFAULT_MIN_THRESHOLD)  # a constant channel still has a range
+        params = {"range_min": low.tolist(), "range_max": high.tolist()}
+    else:
+        threshold = np.maximum(np.max(np.abs(kernel), axis=reduce_axes), DEFAULT_MIN_THRESHOLD)
+        params = {"threshold": threshold.tolist()}
+    return NodeWeightsQuantizationConfig(
+        weights_quantization_method=method,
+        weights_n_bits=n_bits,
+        weights_quantization_params=params,
+        weights_channels_axis=axis if per_channel else None,
+        weights_per_channel_threshold=per_channel,
+    )
+
+
+def activation_config(
+    statistics: tuple[float, float], method: QuantizationMethod, n_bits: int
+) -> NodeActivationQuantizationConfig:
+    """Threshold and sign (or range) that cover every output seen on the representative data."""
+    low, high = statistics
+    if QuantizationMethod(method) is QuantizationMethod.UNIFORM:
+        params: dict[str, Any] = {
+            "range_min": low,
+            "range_max": max(high, low + DEFAULT_MIN_THRESHOLD),
+        }
+    else:
+        signed = low < 0
+        threshold = max(abs(low), abs(high)) if signed else high
+        params = {"threshold": max(threshold, DEFAULT_MIN_THRESHOLD), "is_signed": signed}
+    return NodeActivationQuantizationConfig(
+        activation_quantization_method=method,
+        activation_n_bits=n_bits,
+        activation_quantization_params=params,
+    )
+
+
+def output_statistics(
+    back_end: QATBackEnd,
+    model: Any,
+    plan: Plan,
+    representative_dataset: RepresentativeDataset,
+) -> dict[str, tuple[float, float]]:
+    """(min, max) of each planned layer's output over every representative batch."""
+    low = {name: np.inf for name in plan}
+    high = {name: -np.inf for name in plan}
+    seen = 0
+    batches = input_batches(representative_dataset, len(model.inputs))
+    for outputs in back_end.output_batches(model, list(plan), batches):
+        for name, values in outputs.items():
+            for value in values:
+                low[name] = min(low[name], float(np.min(value)))
+                high[name] = max(high[name], float(np.max(value)))
+        seen += 1
+    if not seen:
+        raise ValueError("representative_dataset() yielded no batch: it must yield input batches")
+    for name in plan:
+        if not (np.isfinite(low[name]) and np.isfinite(high[name])):
+            raise ValueError(
+                f"the output of layer {name!r} is not finite on the representative data "
+                f"(min {low[name]}, max {high[name]}): check the inputs and the float model"
+            )
+    return {name: (low[name], high[name]) for name in plan}
+
+
+def input_batches(representative_dataset: Any, n_inputs: int) -> Iterator[Batch]:
+    """Normalise TFLite-style batches (array, [array], [a, b], dict) to what the model takes."""
+    if not callable(representative_dataset):
+        raise TypeError(
+            "representative_dataset must be a callable returning an iterable of input batches, "
+            f"e.g. lambda: dataset.take(8); got {type(representative_dataset).__name__}"
+        )
+    for batch in representative_dataset():
+        if isinstance(batch, dict):
+            yield batch
+        elif isinstance(batch, (list, tuple)):
+            if len(batch) != n_inputs:
+                raise ValueError(
+                    f"a representative batch has {len(batch)} parts but the model has "
+                    f"{n_inputs} input(s): yield inputs only, without labels"
+                )
+            yield batch[0] if n_inputs == 1 else list(batch)
+        else:
+            if n_inputs != 1:
+                raise ValueError(
+                    f"the model has {n_inputs} inputs: yield a list of {n_inputs} arrays per batch"
+                )
+            yield batch

@@ -1,0 +1,47 @@
+"""What a quantization wrapper of any back end decides about its quantizers, once.
+
+Whether a quantizer is trainable is decided by its class (``BaseTrainableQuantizer``), never by
+its call signature; whether it receives ``training`` by ``accepts_training_argument()``; and a
+quantizer of the other Keras is refused with one clear error.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .base_inferable_quantizer import BaseInferableQuantizer
+from .base_trainable_quantizer import BaseTrainableQuantizer
+from .frameworks import check_keras
+
+Quantizer = BaseTrainableQuantizer | BaseInferableQuantizer
+
+
+def check_quantizer(quantizer: Any, where: str, keras: str) -> Quantizer:
+    """``quantizer`` if it is a trainable or inferable quantizer of the ``keras`` back end."""
+    if not isinstance(quantizer, (BaseTrainableQuantizer, BaseInferableQuantizer)):
+        raise TypeError(
+            f"{where} must be a BaseKerasTrainableQuantizer or BaseKerasInferableQuantizer, "
+            f"got {type(quantizer).__name__}"
+        )
+    check_keras(quantizer, keras, where)
+    return quantizer
+
+
+def wants_training(quantizer: Quantizer) -> bool:
+    """Whether the wrapper passes ``training`` to ``quantizer``."""
+    return (
+        isinstance(quantizer, BaseTrainableQuantizer)
+        and type(quantizer).accepts_training_argument()
+    )
+
+
+def to_inferable(quantizer: Quantizer) -> BaseInferableQuantizer:
+    """``quantizer`` itself if inferable, else its ``convert2inferable()`` (checked)."""
+    if isinstance(quantizer, BaseTrainableQuantizer):
+        quantizer = quantizer.convert2inferable()
+        if not isinstance(quantizer, BaseInferableQuantizer):
+            raise TypeError(
+                f"convert2inferable() must return a BaseKerasInferableQuantizer, "
+                f"got {type(quantizer).__name__}"
+            )
+    return quantizer
