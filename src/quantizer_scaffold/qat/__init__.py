@@ -1,6 +1,8 @@
 """Quantization-aware training: ``qat_init`` wraps a model, ``qat_finalize`` makes it inferable.
 
-Both load TensorFlow on first access, so importing this package stays cheap.
+Both take a Keras 2 (``tf_keras``) or a Keras 3 (``keras``) model and hand it to that Keras'
+back end, told from the model's class alone: the other Keras is never imported. Importing this
+package stays cheap: each back end loads on first use.
 """
 
 from __future__ import annotations
@@ -8,32 +10,94 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
+from ..quantizers_infrastructure.common.constants import QuantizationMethod
 from .common.qat_config import QATConfig, TrainingMethod
 
-_KERAS_EXPORTS = {
-    "qat_init": "quantizer_scaffold.qat.keras.quantization_facade",
-    "qat_finalize": "quantizer_scaffold.qat.keras.quantization_facade",
-    "QATReport": "quantizer_scaffold.qat.keras.quantization_facade",
+_LAZY_EXPORTS = {
+    "QATReport": "quantizer_scaffold.qat.common.flow",
     "TfmotQuantizer": "quantizer_scaffold.qat.keras.tfmot_adapter",
     "TfmotQuantizeConfig": "quantizer_scaffold.qat.keras.tfmot_adapter",
 }
+_NEEDS_KERAS2 = {"TfmotQuantizer", "TfmotQuantizeConfig"}
 
-__all__ = ["QATConfig", "TrainingMethod", *_KERAS_EXPORTS]
+__all__ = ["QATConfig", "TrainingMethod", "qat_finalize", "qat_init", *_LAZY_EXPORTS]
+
+
+def qat_init(
+    model: Any,
+    representative_dataset: Any = None,
+    qat_config: QATConfig | None = None,
+    weights_n_bits: int = 8,
+    activation_n_bits: int = 8,
+    weights_method: QuantizationMethod | None = QuantizationMethod.SYMMETRIC,
+    activation_method: QuantizationMethod | None = QuantizationMethod.SYMMETRIC,
+    per_channel: bool = True,
+) -> Any:
+    """A new, uncompiled model with every supported layer wrapped for quantization-aware training.
+
+    ``model`` is a Functional or Sequential model of Keras 2 (``tf_keras``) or Keras 3; the
+    result is of the same Keras. ``representative_dataset`` is a callable returning an iterable
+    of input batches (as TFLite's converter takes it); it is required unless
+    ``activation_method`` is None. Pass ``weights_method=None`` to quantize activations only.
+    ``model`` itself is not changed; ``result.qat_report`` says what was wrapped.
+    """
+    return _facade(model, "qat_init").qat_init(
+        model,
+        representative_dataset=representative_dataset,
+        qat_config=qat_config,
+        weights_n_bits=weights_n_bits,
+        activation_n_bits=activation_n_bits,
+        weights_method=weights_method,
+        activation_method=activation_method,
+        per_channel=per_channel,
+    )
+
+
+def qat_finalize(qat_model: Any) -> Any:
+    """A new model with every trainable quantizer replaced by its ``convert2inferable()``.
+
+    In inference mode it predicts what ``qat_model`` predicts; save it with ``model.save`` and
+    reload it with ``load_quantized_model`` of the same Keras (``qi`` or ``qi3``).
+    """
+    return _facade(qat_model, "qat_finalize").qat_finalize(qat_model)
+
+
+def _facade(model: Any, feature: str) -> Any:
+    """The QAT module of the Keras ``model`` belongs to (imported on first use)."""
+    from ..quantizers_infrastructure.common import dependencies
+    from ..quantizers_infrastructure.common.frameworks import KERAS2, KERAS3, keras_of
+
+    keras = keras_of(model)
+    if keras is None:
+        raise TypeError(
+            f"{feature} takes a Keras model (Keras 3: keras.Model; Keras 2: tf_keras.Model), "
+            f"got {type(model).__module__}.{type(model).__qualname__}"
+        )
+    require, module = {
+        KERAS2: (dependencies.require_keras_runtime, "quantizer_scaffold.qat.keras"),
+        KERAS3: (dependencies.require_keras3_runtime, "quantizer_scaffold.qat.keras3"),
+    }[keras]
+    try:
+        require(feature)
+    except dependencies.MissingDependencyError as error:
+        raise dependencies.MissingDependencyError(str(error), name=feature) from None
+    return importlib.import_module(f"{module}.quantization_facade")
 
 
 def __getattr__(name: str) -> Any:
-    module = _KERAS_EXPORTS.get(name)
+    module = _LAZY_EXPORTS.get(name)
     if module is None:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    from ..quantizers_infrastructure.common.dependencies import (
-        MissingDependencyError,
-        require_keras_runtime,
-    )
+    if name in _NEEDS_KERAS2:
+        from ..quantizers_infrastructure.common.dependencies import (
+            MissingDependencyError,
+            require_keras_runtime,
+        )
 
-    try:
-        require_keras_runtime(name)
-    except MissingDependencyError as error:
-        raise MissingDependencyError(str(error), name=name) from None
+        try:
+            require_keras_runtime(name)
+        except MissingDependencyError as error:
+            raise MissingDependencyError(str(error), name=name) from None
     value = getattr(importlib.import_module(module), name)
     globals()[name] = value
     return value

@@ -75,10 +75,11 @@ class QATBackEnd(Protocol):
 
     def weight_values(self, layer: Layer, attribute: str) -> np.ndarray: ...
 
-    def output_batches(
-        self, model: Any, names: list[str], batches: Iterator[Batch]
-    ) -> Iterator[dict[str, list[np.ndarray]]]:
-        """For each batch, every output of each named layer (one per call of a shared layer)."""
+    def layer_outputs(self, model: Any, layer: Layer) -> list[Any]:
+        """Every output tensor of ``layer`` inside ``model``: one per call of a shared layer."""
+
+    def probe_model(self, model: Any, outputs: list[Any]) -> Any:
+        """A model from ``model``'s inputs to ``outputs`` (it has ``predict_on_batch``)."""
 
     def clone(self, model: Any, replace: Callable[[Layer, LayerCopier], Layer]) -> Any:
         """``model`` rebuilt with ``replace(layer, copy_layer)`` standing in for each layer."""
@@ -293,15 +294,23 @@ def output_statistics(
     representative_dataset: RepresentativeDataset,
 ) -> dict[str, tuple[float, float]]:
     """(min, max) of each planned layer's output over every representative batch."""
+    owners: list[str] = []
+    outputs = []
+    for name in plan:
+        for output in back_end.layer_outputs(model, model.get_layer(name)):
+            owners.append(name)
+            outputs.append(output)
+    probe = back_end.probe_model(model, outputs)
     low = {name: np.inf for name in plan}
     high = {name: -np.inf for name in plan}
     seen = 0
-    batches = input_batches(representative_dataset, len(model.inputs))
-    for outputs in back_end.output_batches(model, list(plan), batches):
-        for name, values in outputs.items():
-            for value in values:
-                low[name] = min(low[name], float(np.min(value)))
-                high[name] = max(high[name], float(np.max(value)))
+    for batch in input_batches(representative_dataset, len(model.inputs)):
+        values = probe.predict_on_batch(batch)
+        if len(outputs) == 1:
+            values = [values]
+        for name, value in zip(owners, values, strict=True):
+            low[name] = min(low[name], float(np.min(value)))
+            high[name] = max(high[name], float(np.max(value)))
         seen += 1
     if not seen:
         raise ValueError("representative_dataset() yielded no batch: it must yield input batches")

@@ -11,7 +11,7 @@ result predicts exactly what the QAT model predicts in inference mode and reload
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -151,36 +151,19 @@ def _layer_outputs(model: keras.Model, layer: keras.layers.Layer) -> list[Any]:
     return [layer.get_output_at(i) for i in nodes]
 
 
-def _output_batches(
-    model: keras.Model, names: list[str], batches: Iterator[Any]
-) -> Iterator[dict[str, list[np.ndarray]]]:
-    """For each batch, every output of each named layer, from one probe model."""
-    owners: list[str] = []
-    outputs = []
-    for name in names:
-        for output in _layer_outputs(model, model.get_layer(name)):
-            owners.append(name)
-            outputs.append(output)
-    probe = keras.Model(model.inputs, outputs)
-    for batch in batches:
-        values = probe.predict_on_batch(batch)
-        if len(outputs) == 1:
-            values = [values]
-        per_layer: dict[str, list[np.ndarray]] = {name: [] for name in names}
-        for name, value in zip(owners, values, strict=True):
-            per_layer[name].append(value)
-        yield per_layer
-
-
 class _Keras2BackEnd:
     """The Keras 2 (tf_keras) side of ``qat/common/flow.py``."""
 
     quantized_weights = QUANTIZED_WEIGHTS
     wrapper_class = qi.KerasQuantizationWrapper
     check_model = staticmethod(_check_model)
-    output_batches = staticmethod(_output_batches)
+    layer_outputs = staticmethod(_layer_outputs)
     clone = staticmethod(_clone)
     trainable_quantizer_class = staticmethod(get_trainable_quantizer_class)
+
+    @staticmethod
+    def probe_model(model: keras.Model, outputs: list[Any]) -> keras.Model:
+        return keras.Model(model.inputs, outputs)
 
     @staticmethod
     def is_input_layer(layer: keras.layers.Layer) -> bool:

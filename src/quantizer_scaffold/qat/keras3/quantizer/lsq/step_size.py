@@ -1,0 +1,53 @@
+"""LSQ's quantizer and step-size gradient in ``keras.ops`` (the math: ``qat/common/lsq.py``).
+
+The forward is the symmetric grid of ``quantizer_utils`` with ``t = s * 2^(b - signed)``, so
+training and inference compute the same values; the gradient to the input is
+straight-through (1 inside the range, 0 outside) and the gradient to the step size is the
+paper's, multiplied by the gradient scale.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from quantizer_scaffold.qat.common.lsq import integer_bounds, threshold_per_step
+from quantizer_scaffold.quantizers_infrastructure.common import grid_math
+from quantizer_scaffold.quantizers_infrastructure.keras3.compat import ops
+from quantizer_scaffold.quantizers_infrastructure.keras3.quantizer_utils import sum_to_shape
+
+
+def gradient_scale(values_per_step: Any, qp: int) -> Any:
+    """``g = 1 / sqrt(N * Qp)``; ``values_per_step`` is ``N`` (a number or a scalar tensor)."""
+    if isinstance(values_per_step, (int, float)):
+        return 1.0 / math.sqrt(values_per_step * qp)
+    return ops.rsqrt(ops.cast(values_per_step, "float32") * float(qp))
+
+
+def lsq_quantize(x: Any, step: Any, num_bits: int, signed: bool, step_gradient_scale: Any) -> Any:
+    """``step * round(clip(x / step, -Qn, Qp))``: LSQ's forward and its two gradients.
+
+    ``step`` is a scalar or broadcastable against ``x`` (one step per channel).
+    """
+    per_step = threshold_per_step(num_bits, signed)
+    integer_bounds(num_bits, signed)  # refuses a signed 1-bit grid
+
+    @ops.custom_gradient
+    def quantize(x: Any, step: Any) -> Any:
+        low, high = grid_math.symmetric_bounds(step * per_step, num_bits, signed)
+        quantized = grid_math.quantize_clipped(ops, ops.clip(x, low, high), low, high, num_bits)
+
+        def gradient(*args: Any, upstream: Any = None) -> tuple[Any, Any]:
+            if upstream is None:  # the TensorFlow back end passes it positionally
+                (upstream,) = args
+            inside = ops.logical_and(ops.greater_equal(x, low), ops.less_equal(x, high))
+            zero = ops.zeros_like(upstream)
+            # d q / d step: round(x/s) - x/s inside, -Qn or Qp outside, i.e. (q - x_inside) / s
+            local = upstream * (quantized - ops.where(inside, x, zero))
+            step_gradient = sum_to_shape(local, tuple(step.shape)) / step * step_gradient_scale
+            return ops.where(inside, upstream, zero), step_gradient
+
+        return quantized, gradient
+
+    x = ops.convert_to_tensor(x)
+    return quantize(x, ops.cast(step, x.dtype))
