@@ -24,7 +24,9 @@ def round_half_up(x: Any) -> Any:
 
 
 def as_tensor(x: Any) -> Any:
-    return ops.convert_to_tensor(x)
+    """``x`` as a tensor; a variable is read (``convert_to_tensor`` hands a Keras variable back)."""
+    x = ops.convert_to_tensor(x)
+    return ops.cast(x, x.dtype)
 
 
 def static_shape(x: Any) -> tuple[int | None, ...]:
@@ -38,7 +40,7 @@ def constant(values: Any, like: Any) -> Any:
 
 def ste_round(x: Any) -> Any:
     """Round forward (half up), identity gradient."""
-    x = ops.convert_to_tensor(x)
+    x = as_tensor(x)
     return ops.stop_gradient(round_half_up(x)) + (x - ops.stop_gradient(x))
 
 
@@ -66,21 +68,21 @@ def symmetric_quantize(x: Any, threshold: Any, n_bits: int, signed: bool = True)
 
     ``threshold`` is a scalar or already broadcastable against ``x`` (``channel_broadcast``).
     """
-    x = ops.convert_to_tensor(x)
+    x = as_tensor(x)
     low, high = grid_math.symmetric_bounds(ops.cast(threshold, x.dtype), n_bits, signed)
     return fake_quant(x, low, high, n_bits)
 
 
 def uniform_quantize(x: Any, range_min: Any, range_max: Any, n_bits: int) -> Any:
     """``s * clip(round((x - a') / s), 0, 2^n - 1) + a'`` on the zero-adjusted range [a', b']."""
-    x = ops.convert_to_tensor(x)
+    x = as_tensor(x)
     low, high = adjust_range_to_include_zero(range_min, range_max, n_bits)
     return fake_quant(x, ops.cast(low, x.dtype), ops.cast(high, x.dtype), n_bits)
 
 
 def fake_quant(x: Any, low: Any, high: Any, n_bits: int) -> Any:
     """Quantize ``x`` to the 2^n levels spanning [low, high] (zero on the grid), STE gradient."""
-    x = ops.convert_to_tensor(x)
+    x = as_tensor(x)
     low = ops.cast(low, x.dtype)
     high = ops.cast(high, x.dtype)
 

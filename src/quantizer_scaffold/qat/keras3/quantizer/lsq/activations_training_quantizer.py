@@ -56,7 +56,7 @@ class LSQActivationsTrainingQuantizer(qi3.BaseKerasTrainableQuantizer):
             raise RuntimeError(
                 f"{type(self).__name__}: call initialize_quantization() (the wrapper's build) first"
             )
-        x = ops.convert_to_tensor(inputs)
+        x = quantizer_utils.as_tensor(inputs)
         step = self._step()
         if not training:
             return quantizer_utils.symmetric_quantize(
@@ -66,7 +66,7 @@ class LSQActivationsTrainingQuantizer(qi3.BaseKerasTrainableQuantizer):
         return lsq_quantize(x, step, self.num_bits, self.signed, scale)
 
     def _step(self) -> Any:
-        return ops.maximum(ops.convert_to_tensor(self.parameters["step_size"]), self.min_step)
+        return ops.maximum(quantizer_utils.as_tensor(self.parameters["step_size"]), self.min_step)
 
     def convert2inferable(self) -> qi3.BaseKerasInferableQuantizer:
         """The symmetric inferable quantizer with the learned threshold ``t = s * 2^(b-signed)``."""

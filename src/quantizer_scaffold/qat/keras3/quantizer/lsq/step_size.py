@@ -14,7 +14,10 @@ from typing import Any
 from quantizer_scaffold.qat.common.lsq import integer_bounds, threshold_per_step
 from quantizer_scaffold.quantizers_infrastructure.common import grid_math
 from quantizer_scaffold.quantizers_infrastructure.keras3.compat import ops
-from quantizer_scaffold.quantizers_infrastructure.keras3.quantizer_utils import sum_to_shape
+from quantizer_scaffold.quantizers_infrastructure.keras3.quantizer_utils import (
+    as_tensor,
+    sum_to_shape,
+)
 
 
 def gradient_scale(values_per_step: Any, qp: int) -> Any:
@@ -49,5 +52,5 @@ def lsq_quantize(x: Any, step: Any, num_bits: int, signed: bool, step_gradient_s
 
         return quantized, gradient
 
-    x = ops.convert_to_tensor(x)
+    x = as_tensor(x)
     return quantize(x, ops.cast(step, x.dtype))

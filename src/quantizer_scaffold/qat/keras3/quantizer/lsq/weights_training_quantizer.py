@@ -73,7 +73,7 @@ class LSQWeightsTrainingQuantizer(qi3.BaseKerasTrainableQuantizer):
             raise RuntimeError(
                 f"{type(self).__name__}: call initialize_quantization() (the wrapper's build) first"
             )
-        x = ops.convert_to_tensor(inputs)
+        x = quantizer_utils.as_tensor(inputs)
         if not training:
             return quantizer_utils.symmetric_quantize(
                 x, self._broadcast(self._step(), x) * self.threshold_per_step, self.num_bits
@@ -87,7 +87,7 @@ class LSQWeightsTrainingQuantizer(qi3.BaseKerasTrainableQuantizer):
     def _step(self) -> Any:
         """``s = step_size + offset``, kept at least ``min_threshold / 2^(b-1)``."""
         step_size, offset = (
-            ops.convert_to_tensor(self.parameters[k]) for k in ("step_size", "offset")
+            quantizer_utils.as_tensor(self.parameters[k]) for k in ("step_size", "offset")
         )
         return ops.maximum(step_size + offset, self.min_step)
 
@@ -95,7 +95,7 @@ class LSQWeightsTrainingQuantizer(qi3.BaseKerasTrainableQuantizer):
         """``s``, the first training call setting it to ``2 * mean(|w|) / sqrt(Qp)``."""
         parameters = self.parameters
         step_size, offset, initialized = (
-            ops.convert_to_tensor(parameters[k]) for k in ("step_size", "offset", "initialized")
+            quantizer_utils.as_tensor(parameters[k]) for k in ("step_size", "offset", "initialized")
         )
         magnitudes = ops.abs(weights)
         if self.channel_axis is None:
