@@ -11,24 +11,35 @@ from keras import ops
 
 
 def numpy(value: Any) -> np.ndarray:
+    if isinstance(value, keras.Variable):
+        value = value.value
     return np.asarray(ops.convert_to_numpy(value))
 
 
-def gradients(loss: Callable[..., Any], arguments: Sequence[Any]) -> list[np.ndarray]:
-    """The gradient of the scalar ``loss(*arguments)`` with respect to each argument."""
+def gradients(
+    loss: Callable[..., Any], arguments: Sequence[Any], variables: Sequence[Any] = ()
+) -> list[np.ndarray]:
+    """The gradient of the scalar ``loss(*arguments)`` to each argument, then each variable."""
     tensors = [ops.convert_to_tensor(np.asarray(a, np.float32)) for a in arguments]
     if keras.backend.backend() == "jax":
         import jax
 
-        grads = jax.grad(loss, argnums=tuple(range(len(tensors))))(*tensors)
+        def stateless(values: Any, *args: Any) -> Any:
+            with keras.StatelessScope(state_mapping=list(zip(variables, values, strict=True))):
+                return loss(*args)
+
+        values = [v.value for v in variables]
+        argnums = tuple(range(len(tensors) + 1))
+        grad_values, *grads = jax.grad(stateless, argnums=argnums)(values, *tensors)
+        grads = [*grads, *grad_values]
     else:
         import tensorflow as tf
 
         with tf.GradientTape() as tape:
-            for tensor in tensors:
+            for tensor in [*tensors, *(v.value for v in variables)]:
                 tape.watch(tensor)
             value = loss(*tensors)
-        grads = tape.gradient(value, tensors)
+        grads = tape.gradient(value, [*tensors, *(v.value for v in variables)])
     return [numpy(g) for g in grads]
 
 

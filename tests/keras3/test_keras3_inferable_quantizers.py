@@ -97,12 +97,12 @@ def test_same_names_markers_and_config_round_trip(name):
 @pytest.mark.parametrize(
     ("name", "kwargs"),
     [
-        ("WeightsPOTInferableQuantizer", {"num_bits": 8, "threshold": [0.3], "per_channel": False}),
-        ("WeightsSymmetricInferableQuantizer", {"num_bits": 0, "threshold": [1.0], "per_channel": False}),
-        ("WeightsSymmetricInferableQuantizer", {"num_bits": 8, "threshold": [1.0, 2.0], "per_channel": False}),
-        ("ActivationUniformInferableQuantizer", {"num_bits": 8, "min_range": [1.0], "max_range": [0.5]}),
+        (NAMES[1], {"num_bits": 8, "threshold": [0.3], "per_channel": False}),
+        (NAMES[0], {"num_bits": 0, "threshold": [1.0], "per_channel": False}),
+        (NAMES[0], {"num_bits": 8, "threshold": [1.0, 2.0], "per_channel": False}),
+        (NAMES[5], {"num_bits": 8, "min_range": [1.0], "max_range": [0.5]}),
     ],
-)  # fmt: skip
+)
 def test_invalid_parameters_are_refused_with_the_keras2_message(name, kwargs):
     with pytest.raises(ValueError) as keras2_error:
         getattr(qi, name)(**kwargs)

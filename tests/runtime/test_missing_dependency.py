@@ -41,7 +41,8 @@ SCRIPT = textwrap.dedent(
                                   "qi.BaseKerasTrainableQuantizer")
     report["wrapper"] = attempt("import quantizer_scaffold.quantizers_infrastructure.keras"
                                 ".quantization_wrapper")
-    report["qat_init"] = attempt("from quantizer_scaffold.qat import qat_init")
+    report["tfmot_adapter"] = attempt("from quantizer_scaffold.qat import TfmotQuantizeConfig")
+    report["qat_init_import"] = attempt("from quantizer_scaffold.qat import qat_init")
     HIDDEN.clear()
     HIDDEN.add("tensorflow_model_optimization")
     report["only_tfmot"] = attempt("from quantizer_scaffold import quantizers_infrastructure "
@@ -63,7 +64,7 @@ def test_core_works_and_keras_names_raise_missing_dependency_error():
     for key, feature in [
         ("trainable", "BaseKerasTrainableQuantizer"),
         ("wrapper", "The Keras runtime of quantizer_scaffold"),
-        ("qat_init", "qat_init"),
+        ("tfmot_adapter", "TfmotQuantizeConfig"),
     ]:
         error = report[key]
         assert error["type"] == "MissingDependencyError" and error["import_error"], error
@@ -72,6 +73,7 @@ def test_core_works_and_keras_names_raise_missing_dependency_error():
         for package in ("tensorflow-cpu", "tf-keras", "tensorflow-model-optimization"):
             assert package in message
         assert "pip install 'quantizer-scaffold[tensorflow]'" in message
+    assert report["qat_init_import"] is None  # it routes by model class: nothing to load yet
     only = report["only_tfmot"]["message"]
     assert only.startswith("load_quantized_model needs tensorflow-model-optimization, which is")
     assert "tensorflow-cpu" not in only and "tf-keras" not in only

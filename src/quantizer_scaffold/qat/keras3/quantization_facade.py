@@ -24,6 +24,7 @@ from quantizer_scaffold.qat.keras3.quantizer.quantization_dispatcher_builder imp
 )
 from quantizer_scaffold.quantizers_infrastructure import keras3 as qi3
 from quantizer_scaffold.quantizers_infrastructure.common.frameworks import KERAS3, check_keras
+from quantizer_scaffold.quantizers_infrastructure.keras3 import quantizer_utils
 from quantizer_scaffold.quantizers_infrastructure.keras3.compat import keras
 
 __all__ = ["qat_finalize", "qat_init"]
@@ -159,7 +160,9 @@ class _Keras3BackEnd:
 
     @staticmethod
     def probe_model(model: keras.Model, outputs: list[Any]) -> keras.Model:
-        return keras.Model(model.inputs, outputs)
+        inputs = model.inputs
+        # a single input as itself: Keras 3 warns when an array is fed to an input list
+        return keras.Model(inputs[0] if len(inputs) == 1 else inputs, outputs)
 
     @staticmethod
     def is_input_layer(layer: keras.layers.Layer) -> bool:
@@ -171,7 +174,7 @@ class _Keras3BackEnd:
 
     @staticmethod
     def weight_values(layer: keras.layers.Layer, attribute: str) -> np.ndarray:
-        return keras.ops.convert_to_numpy(getattr(layer, attribute))
+        return keras.ops.convert_to_numpy(quantizer_utils.as_tensor(getattr(layer, attribute)))
 
 
 KERAS3_BACK_END = _Keras3BackEnd()

@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from quantizer_scaffold.qat.common.quantizer_parameters import as_float_list
+from quantizer_scaffold.quantizers_infrastructure.keras3 import quantizer_utils
 from quantizer_scaffold.quantizers_infrastructure.keras3.compat import keras
 
 
@@ -37,4 +38,4 @@ def add_fixed_variable(layer: keras.layers.Layer, name: str, value: Any) -> Any:
 
 def as_list(value: Any) -> list[float]:
     """The current value of a parameter (variable or tensor) as a flat list of floats."""
-    return as_float_list(keras.ops.convert_to_numpy(value))
+    return as_float_list(keras.ops.convert_to_numpy(quantizer_utils.as_tensor(value)))
