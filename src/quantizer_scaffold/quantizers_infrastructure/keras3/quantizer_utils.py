@@ -93,14 +93,15 @@ def fake_quant(x: Any, low: Any, high: Any, n_bits: int) -> Any:
         def gradient(*args: Any, upstream: Any = None) -> tuple[Any, Any, Any]:
             if upstream is None:  # the TensorFlow back end passes it positionally
                 (upstream,) = args
-            zero = ops.zeros_like(upstream)
-            below = ops.less(x, low)
-            above = ops.greater(x, high)
-            inside = ops.logical_not(ops.logical_or(below, above))
+            inside = ops.equal(clipped, x)  # x within [low, high]: the clip left it alone
+            # the bounds' gradients are computed only when a quantizer learns them (pruned
+            # from the graph of a step that does not use them)
+            below = ops.where(ops.less(x, low), upstream, 0.0)
+            above = ops.where(ops.greater(x, high), upstream, 0.0)
             return (
-                ops.where(inside, upstream, zero),
-                sum_to_shape(ops.where(below, upstream, zero), ops.shape(low)),
-                sum_to_shape(ops.where(above, upstream, zero), ops.shape(high)),
+                ops.where(inside, upstream, 0.0),
+                sum_to_shape(below, tuple(low.shape)),
+                sum_to_shape(above, tuple(high.shape)),
             )
 
         return grid_math.quantize_clipped(ops, clipped, low, high, n_bits), gradient

@@ -38,17 +38,17 @@ def lsq_quantize(x: Any, step: Any, num_bits: int, signed: bool, step_gradient_s
     @ops.custom_gradient
     def quantize(x: Any, step: Any) -> Any:
         low, high = grid_math.symmetric_bounds(step * per_step, num_bits, signed)
-        quantized = grid_math.quantize_clipped(ops, ops.clip(x, low, high), low, high, num_bits)
+        clipped = ops.clip(x, low, high)
+        quantized = grid_math.quantize_clipped(ops, clipped, low, high, num_bits)
 
         def gradient(*args: Any, upstream: Any = None) -> tuple[Any, Any]:
             if upstream is None:  # the TensorFlow back end passes it positionally
                 (upstream,) = args
-            inside = ops.logical_and(ops.greater_equal(x, low), ops.less_equal(x, high))
-            zero = ops.zeros_like(upstream)
+            inside = ops.equal(clipped, x)  # x within the range: the clip left it alone
             # d q / d step: round(x/s) - x/s inside, -Qn or Qp outside, i.e. (q - x_inside) / s
-            local = upstream * (quantized - ops.where(inside, x, zero))
-            step_gradient = sum_to_shape(local, tuple(step.shape)) / step * step_gradient_scale
-            return ops.where(inside, upstream, zero), step_gradient
+            local = upstream * ops.where(inside, quantized - x, quantized)
+            step_gradient = sum_to_shape(local, tuple(step.shape)) * (step_gradient_scale / step)
+            return ops.where(inside, upstream, 0.0), step_gradient
 
         return quantized, gradient
 
