@@ -14,37 +14,42 @@ import time
 from collections import defaultdict
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from workload import (
     Digits,
     accuracy,
     build_cnn,
     compile_for_training,
+    keras2,
     load_split,
     seed_everything,
 )
 
 from quantizer_scaffold.qat import QATConfig, TrainingMethod, qat_finalize, qat_init
-from quantizer_scaffold.quantizers_infrastructure.keras.compat import keras, tfmot
+
+# a reference row: name -> (float model, data, epochs) -> model, run at 8/8 only
+Reference = Callable[[Any, Digits, int], Any]
 
 BIT_WIDTHS = ((8, 8), (4, 8), (4, 4), (2, 4))
 RESULTS = Path(__file__).resolve().parent / "results"
 
 
-def train_float(data: Digits, epochs: int) -> keras.Model:
-    model = compile_for_training(build_cnn())
+def train_float(data: Digits, epochs: int, keras: Any = None) -> Any:
+    model = compile_for_training(build_cnn(keras=keras), keras=keras)
     model.fit(data.x_train, data.y_train, batch_size=32, epochs=epochs, verbose=0)
     return model
 
 
 def quantize_and_train(
-    float_model: keras.Model,
+    float_model: Any,
     data: Digits,
     bits: tuple[int, int],
     training_method: TrainingMethod | None,
     epochs: int,
-) -> keras.Model:
-    """qat_init from the float model; ``training_method`` None means PTQ (no training)."""
+    keras: Any = None,
+) -> Any:
+    """qat_init from the float model (either Keras); ``training_method`` None means PTQ."""
     method = training_method or TrainingMethod.STE
     qat_model = qat_init(
         float_model,
@@ -54,19 +59,36 @@ def quantize_and_train(
         activation_n_bits=bits[1],
     )
     if training_method is not None:
-        compile_for_training(qat_model, learning_rate=3e-4)
+        compile_for_training(qat_model, learning_rate=3e-4, keras=keras)
         qat_model.fit(data.x_train, data.y_train, batch_size=32, epochs=epochs, verbose=0)
     return qat_finalize(qat_model)
 
 
-def tfmot_default_qat(float_model: keras.Model, data: Digits, epochs: int) -> keras.Model:
+def tfmot_default_qat(float_model: Any, data: Digits, epochs: int) -> Any:
+    """tfmot's default 8-bit QAT of a Keras 2 model: the Keras 2 reference row."""
+    from quantizer_scaffold.quantizers_infrastructure.keras.compat import tfmot
+
     model = compile_for_training(tfmot.quantization.keras.quantize_model(float_model), 3e-4)
     model.fit(data.x_train, data.y_train, batch_size=32, epochs=epochs, verbose=0)
     return model
 
 
-def run(seeds: int, float_epochs: int, qat_epochs: int, bit_widths=BIT_WIDTHS):
-    """Accuracy per (method, bits) over ``seeds`` seeds: {method: {bits: [acc, ...]}}."""
+def run(
+    seeds: int,
+    float_epochs: int,
+    qat_epochs: int,
+    bit_widths=BIT_WIDTHS,
+    keras: Any = None,
+    references: dict[str, Reference] | None = None,
+):
+    """Accuracy per (method, bits) over ``seeds`` seeds: {method: {bits: [acc, ...]}}.
+
+    ``keras`` is the Keras to build with (default Keras 2); ``references`` the 8/8 reference
+    rows (default tfmot's 8-bit QAT).
+    """
+    keras = keras or keras2()
+    if references is None:
+        references = {"tfmot 8-bit QAT": tfmot_default_qat}
     lsq = getattr(TrainingMethod, "LSQ", None)
     methods: dict[str, TrainingMethod | None] = {"PTQ": None, "QAT STE": TrainingMethod.STE}
     if lsq is not None:
@@ -74,20 +96,20 @@ def run(seeds: int, float_epochs: int, qat_epochs: int, bit_widths=BIT_WIDTHS):
     results: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
     for seed in range(seeds):
         data = load_split(seed)
-        seed_everything(seed)
-        float_model = train_float(data, float_epochs)
+        seed_everything(seed, keras)
+        float_model = train_float(data, float_epochs, keras)
         float_accuracy = accuracy(float_model, data)
         for bits in bit_widths:
             label = f"{bits[0]}/{bits[1]}"
             results["float"][label].append(float_accuracy)
             for name, method in methods.items():
-                seed_everything(seed)
-                model = quantize_and_train(float_model, data, bits, method, qat_epochs)
+                seed_everything(seed, keras)
+                model = quantize_and_train(float_model, data, bits, method, qat_epochs, keras)
                 results[name][label].append(accuracy(model, data))
-        seed_everything(seed)
-        results["tfmot 8-bit QAT"]["8/8"].append(
-            accuracy(tfmot_default_qat(float_model, data, qat_epochs), data)
-        )
+        for name, reference in references.items():
+            seed_everything(seed, keras)
+            model = reference(float_model, data, qat_epochs)
+            results[name]["8/8"].append(accuracy(model, data))
     return results
 
 

@@ -13,11 +13,11 @@ from dataclasses import dataclass
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+from typing import Any  # noqa: E402
+
 import numpy as np  # noqa: E402
 from sklearn.datasets import load_digits  # noqa: E402
 from sklearn.model_selection import train_test_split  # noqa: E402
-
-from typing import Any  # noqa: E402
 
 
 def keras2() -> Any:
