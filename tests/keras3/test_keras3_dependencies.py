@@ -8,36 +8,15 @@ import subprocess
 import sys
 import textwrap
 
-HIDE = textwrap.dedent(
-    """
-    import json, sys
+from import_blocker import HIDE_PACKAGES
 
-    HIDDEN = set(sys.argv[1].split(","))
-
-    class Hide:
-        # an import hook that makes the packages in HIDDEN look uninstalled
-        def find_spec(self, name, path=None, target=None):
-            if name.split(".")[0] in HIDDEN:
-                raise ModuleNotFoundError(f"No module named {name!r}", name=name)
-            return None
-
-    sys.meta_path.insert(0, Hide())
-
-    def attempt(code):
-        try:
-            exec(code, {})
-        except Exception as error:
-            return {"type": type(error).__name__, "import_error": isinstance(error, ImportError),
-                    "message": str(error)}
-        return None
-    """
-)
+PRELUDE = 'HIDDEN.update(filter(None, sys.argv[1].split(",")))\n'
 
 
 def _run(script: str, hidden: str, backend: str) -> dict:
     env = {**os.environ, "KERAS_BACKEND": backend, "TF_CPP_MIN_LOG_LEVEL": "3"}
     result = subprocess.run(
-        [sys.executable, "-c", HIDE + textwrap.dedent(script), hidden],
+        [sys.executable, "-c", HIDE_PACKAGES + PRELUDE + textwrap.dedent(script), hidden],
         capture_output=True,
         text=True,
         env=env,

@@ -7,29 +7,10 @@ import subprocess
 import sys
 import textwrap
 
-SCRIPT = textwrap.dedent(
+from import_blocker import HIDE_PACKAGES
+
+SCRIPT = HIDE_PACKAGES + textwrap.dedent(
     """
-    import json, sys
-
-    HIDDEN = set()
-
-    class Hide:
-        # an import hook that makes the packages in HIDDEN look uninstalled
-        def find_spec(self, name, path=None, target=None):
-            if name.split(".")[0] in HIDDEN:
-                raise ModuleNotFoundError(f"No module named {name!r}", name=name)
-            return None
-
-    sys.meta_path.insert(0, Hide())
-
-    def attempt(code):
-        try:
-            exec(code, {})
-        except Exception as error:
-            return {"type": type(error).__name__, "import_error": isinstance(error, ImportError),
-                    "message": str(error)}
-        return None
-
     HIDDEN.update({"tensorflow", "tf_keras", "tensorflow_model_optimization"})
     report = {}
     import quantizer_scaffold

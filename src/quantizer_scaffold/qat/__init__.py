@@ -11,14 +11,15 @@ import importlib
 from typing import Any
 
 from ..quantizers_infrastructure.common.constants import QuantizationMethod
+from ..quantizers_infrastructure.common.dependencies import require_keras_runtime
+from ..quantizers_infrastructure.common.lazy_exports import lazy_exports
 from .common.qat_config import QATConfig, TrainingMethod
 
 _LAZY_EXPORTS = {
-    "QATReport": "quantizer_scaffold.qat.common.flow",
-    "TfmotQuantizer": "quantizer_scaffold.qat.keras.tfmot_adapter",
-    "TfmotQuantizeConfig": "quantizer_scaffold.qat.keras.tfmot_adapter",
+    "QATReport": ("quantizer_scaffold.qat.common.flow", None),
+    "TfmotQuantizer": ("quantizer_scaffold.qat.keras.tfmot_adapter", require_keras_runtime),
+    "TfmotQuantizeConfig": ("quantizer_scaffold.qat.keras.tfmot_adapter", require_keras_runtime),
 }
-_NEEDS_KERAS2 = {"TfmotQuantizer", "TfmotQuantizeConfig"}
 
 __all__ = ["QATConfig", "TrainingMethod", "qat_finalize", "qat_init", *_LAZY_EXPORTS]
 
@@ -41,15 +42,18 @@ def qat_init(
     ``activation_method`` is None. Pass ``weights_method=None`` to quantize activations only.
     ``model`` itself is not changed; ``result.qat_report`` says what was wrapped.
     """
-    return _facade(model, "qat_init").qat_init(
+    from .common import flow
+
+    return flow.qat_init(
+        _back_end(model, "qat_init"),
         model,
-        representative_dataset=representative_dataset,
-        qat_config=qat_config,
-        weights_n_bits=weights_n_bits,
-        activation_n_bits=activation_n_bits,
-        weights_method=weights_method,
-        activation_method=activation_method,
-        per_channel=per_channel,
+        representative_dataset,
+        qat_config,
+        weights_n_bits,
+        activation_n_bits,
+        weights_method,
+        activation_method,
+        per_channel,
     )
 
 
@@ -59,11 +63,13 @@ def qat_finalize(qat_model: Any) -> Any:
     In inference mode it predicts what ``qat_model`` predicts; save it with ``model.save`` and
     reload it with ``load_quantized_model`` of the same Keras (``qi`` or ``qi3``).
     """
-    return _facade(qat_model, "qat_finalize").qat_finalize(qat_model)
+    from .common import flow
+
+    return flow.qat_finalize(_back_end(qat_model, "qat_finalize"), qat_model)
 
 
-def _facade(model: Any, feature: str) -> Any:
-    """The QAT module of the Keras ``model`` belongs to (imported on first use)."""
+def _back_end(model: Any, feature: str) -> Any:
+    """The QAT back end of the Keras ``model`` belongs to (imported on first use)."""
     from ..quantizers_infrastructure.common import dependencies
     from ..quantizers_infrastructure.common.frameworks import KERAS2, KERAS3, keras_of
 
@@ -73,31 +79,16 @@ def _facade(model: Any, feature: str) -> Any:
             f"{feature} takes a Keras model (Keras 3: keras.Model; Keras 2: tf_keras.Model), "
             f"got {type(model).__module__}.{type(model).__qualname__}"
         )
-    require, module = {
-        KERAS2: (dependencies.require_keras_runtime, "quantizer_scaffold.qat.keras"),
-        KERAS3: (dependencies.require_keras3_runtime, "quantizer_scaffold.qat.keras3"),
+    require, module, back_end = {
+        KERAS2: (dependencies.require_keras_runtime, "qat.keras", "KERAS2_BACK_END"),
+        KERAS3: (dependencies.require_keras3_runtime, "qat.keras3", "KERAS3_BACK_END"),
     }[keras]
     try:
         require(feature)
     except dependencies.MissingDependencyError as error:
         raise dependencies.MissingDependencyError(str(error), name=feature) from None
-    return importlib.import_module(f"{module}.quantization_facade")
+    facade = importlib.import_module(f"quantizer_scaffold.{module}.quantization_facade")
+    return getattr(facade, back_end)
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY_EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    if name in _NEEDS_KERAS2:
-        from ..quantizers_infrastructure.common.dependencies import (
-            MissingDependencyError,
-            require_keras_runtime,
-        )
-
-        try:
-            require_keras_runtime(name)
-        except MissingDependencyError as error:
-            raise MissingDependencyError(str(error), name=name) from None
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
+__getattr__, __dir__ = lazy_exports(__name__, globals(), _LAZY_EXPORTS, __all__)

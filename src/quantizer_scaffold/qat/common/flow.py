@@ -19,7 +19,7 @@ import inspect
 import logging
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 
@@ -58,35 +58,64 @@ class QATReport:
         return "\n".join(lines)
 
 
-class QATBackEnd(Protocol):
-    """What the flow needs from one Keras."""
+@dataclass(frozen=True)
+class QATBackEnd:
+    """What the flow needs from one Keras: its module, layer table, wrapper and model checks."""
 
+    keras: Any  # tf_keras or keras: the module the model's classes come from
     # layer class -> {weight attribute: its output-channel axis}; matched by exact class, so a
     # user's subclass (which may change what the weight means) is reported, not guessed at
     quantized_weights: Mapping[type, Mapping[str, int]]
     wrapper_class: type
+    # raise unless the model is a Functional or Sequential model of this Keras
+    check_model: Callable[[Any], None]
+    # every output tensor of a layer inside a model: one per call of a shared layer
+    layer_outputs: Callable[[Any, Layer], list[Any]]
+    # (training method, quantization method, target) -> trainable quantizer class
+    trainable_quantizer_class: Callable[[Any, QuantizationMethod, QuantizationTarget], type]
 
-    def check_model(self, model: Any) -> None:
-        """Raise unless ``model`` is a Functional or Sequential model of this Keras."""
+    def is_input_layer(self, layer: Layer) -> bool:
+        return isinstance(layer, self.keras.layers.InputLayer)
 
-    def is_input_layer(self, layer: Layer) -> bool: ...
+    def is_model(self, layer: Layer) -> bool:
+        return isinstance(layer, self.keras.Model)
 
-    def is_model(self, layer: Layer) -> bool: ...
-
-    def weight_values(self, layer: Layer, attribute: str) -> np.ndarray: ...
-
-    def layer_outputs(self, model: Any, layer: Layer) -> list[Any]:
-        """Every output tensor of ``layer`` inside ``model``: one per call of a shared layer."""
+    def weight_values(self, layer: Layer, attribute: str) -> np.ndarray:
+        return np.asarray(layer.get_weights()[_weight_index(layer, attribute)])
 
     def probe_model(self, model: Any, outputs: list[Any]) -> Any:
-        """A model from ``model``'s inputs to ``outputs`` (it has ``predict_on_batch``)."""
+        """A model from ``model``'s inputs to ``outputs`` (a single input as itself)."""
+        inputs = model.inputs
+        return self.keras.Model(inputs[0] if len(inputs) == 1 else inputs, outputs)
 
     def clone(self, model: Any, replace: Callable[[Layer, LayerCopier], Layer]) -> Any:
-        """``model`` rebuilt with ``replace(layer, copy_layer)`` standing in for each layer."""
+        """Clone ``model`` with ``replace(layer, copy_layer)`` standing in for each layer.
 
-    def trainable_quantizer_class(
-        self, training_method: Any, method: QuantizationMethod, target: QuantizationTarget
-    ) -> type: ...
+        ``copy_layer`` makes a fresh copy of a layer from its config; the original's weights
+        are copied into every such copy once the clone is built.
+        """
+        pending: list[tuple[Layer, Layer]] = []
+
+        def copy_layer(layer: Layer) -> Layer:
+            fresh = layer.__class__.from_config(layer.get_config())
+            pending.append((layer, fresh))
+            return fresh
+
+        clone = self.keras.models.clone_model(
+            model, clone_function=lambda layer: replace(layer, copy_layer)
+        )
+        for source, fresh in pending:
+            fresh.set_weights(source.get_weights())
+        return clone
+
+
+def _weight_index(layer: Layer, attribute: str) -> int:
+    """The position of the variable ``layer.<attribute>`` in ``layer.weights``."""
+    variable = getattr(layer, attribute)
+    for i, weight in enumerate(layer.weights):
+        if weight is variable:
+            return i
+    raise ValueError(f"{layer.name}.{attribute} is not one of the layer's weights")
 
 
 def qat_init(

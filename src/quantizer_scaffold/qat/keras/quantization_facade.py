@@ -1,32 +1,25 @@
-"""Model in, model out, for Keras 2 (tf_keras): ``qat_init`` wraps a float model for QAT,
-``qat_finalize`` exports it.
+"""The Keras 2 (tf_keras) back end of the QAT flow: what ``qat_init`` quantizes in a tf_keras
+model and how it reads the model's layer graph.
 
 The flow itself (what is wrapped, with which quantizer and which initial parameters, the
-report) is ``qat/common/flow.py``, shared with Keras 3; this module is its Keras 2 back end:
-the layer classes it quantizes, cloning, and reading the layer graph of a tf_keras model.
-``qat_finalize`` replaces every trainable quantizer with its ``convert2inferable()``; the
-result predicts exactly what the QAT model predicts in inference mode and reloads with
-``load_quantized_model``.
+report, cloning, ``qat_finalize``) is ``qat/common/flow.py``, shared with Keras 3;
+``quantizer_scaffold.qat.qat_init`` / ``qat_finalize`` hand a tf_keras model to it with
+``KERAS2_BACK_END``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
-import numpy as np
-
 from quantizer_scaffold import quantizers_infrastructure as qi
-from quantizer_scaffold.qat.common import flow
-from quantizer_scaffold.qat.common.flow import LayerCopier, QATReport, RepresentativeDataset
-from quantizer_scaffold.qat.common.qat_config import QATConfig
+from quantizer_scaffold.qat.common.flow import QATBackEnd
 from quantizer_scaffold.qat.keras.quantizer.quantization_dispatcher_builder import (
     get_trainable_quantizer_class,
 )
 from quantizer_scaffold.quantizers_infrastructure.common.frameworks import KERAS2, check_keras
 from quantizer_scaffold.quantizers_infrastructure.keras.compat import keras, tf
 
-__all__ = ["QATReport", "qat_finalize", "qat_init"]
+__all__ = ["KERAS2_BACK_END", "QUANTIZED_WEIGHTS"]
 
 # layer class -> {weight attribute: its output-channel axis}; matched by exact class, so a
 # user's subclass (which may change what the weight means) is reported, not guessed at.
@@ -43,44 +36,6 @@ QUANTIZED_WEIGHTS: dict[type, dict[str, int]] = {
     keras.layers.SeparableConv1D: {"depthwise_kernel": -2, "pointwise_kernel": -1},
     keras.layers.SeparableConv2D: {"depthwise_kernel": -2, "pointwise_kernel": -1},
 }
-
-
-def qat_init(
-    model: keras.Model,
-    representative_dataset: RepresentativeDataset | None = None,
-    qat_config: QATConfig | None = None,
-    weights_n_bits: int = 8,
-    activation_n_bits: int = 8,
-    weights_method: qi.QuantizationMethod | None = qi.QuantizationMethod.SYMMETRIC,
-    activation_method: qi.QuantizationMethod | None = qi.QuantizationMethod.SYMMETRIC,
-    per_channel: bool = True,
-) -> keras.Model:
-    """A new, uncompiled model with every supported layer wrapped for quantization-aware training.
-
-    ``representative_dataset`` is a callable returning an iterable of input batches (as TFLite's
-    converter takes it); it is required unless ``activation_method`` is None. Pass
-    ``weights_method=None`` to quantize activations only. ``model`` itself is not changed.
-    """
-    return flow.qat_init(
-        KERAS2_BACK_END,
-        model,
-        representative_dataset,
-        qat_config,
-        weights_n_bits,
-        activation_n_bits,
-        weights_method,
-        activation_method,
-        per_channel,
-    )
-
-
-def qat_finalize(qat_model: keras.Model) -> keras.Model:
-    """A new model with every trainable quantizer replaced by its ``convert2inferable()``.
-
-    In inference mode it predicts what ``qat_model`` predicts; save it with ``model.save`` and
-    reload it with ``qi.load_quantized_model``.
-    """
-    return flow.qat_finalize(KERAS2_BACK_END, qat_model)
 
 
 def _check_model(model: Any) -> None:
@@ -116,28 +71,6 @@ def _check_no_keras3_inside(model: keras.Model) -> None:
                 )
 
 
-def _clone(
-    model: keras.Model,
-    replace: Callable[[keras.layers.Layer, LayerCopier], keras.layers.Layer],
-) -> keras.Model:
-    """Clone ``model`` with ``replace(layer, copy_layer)`` standing in for each layer.
-
-    ``copy_layer`` makes a fresh copy of a layer from its config; the original's weights are
-    copied into every such copy once the clone is built.
-    """
-    pending: list[tuple[keras.layers.Layer, keras.layers.Layer]] = []
-
-    def copy_layer(layer: keras.layers.Layer) -> keras.layers.Layer:
-        fresh = layer.__class__.from_config(layer.get_config())
-        pending.append((layer, fresh))
-        return fresh
-
-    clone = keras.models.clone_model(model, clone_function=lambda layer: replace(layer, copy_layer))
-    for source, fresh in pending:
-        fresh.set_weights(source.get_weights())
-    return clone
-
-
 def _layer_outputs(model: keras.Model, layer: keras.layers.Layer) -> list[Any]:
     """Every output tensor of ``layer`` inside ``model``: one per call of a shared layer.
 
@@ -151,31 +84,11 @@ def _layer_outputs(model: keras.Model, layer: keras.layers.Layer) -> list[Any]:
     return [layer.get_output_at(i) for i in nodes]
 
 
-class _Keras2BackEnd:
-    """The Keras 2 (tf_keras) side of ``qat/common/flow.py``."""
-
-    quantized_weights = QUANTIZED_WEIGHTS
-    wrapper_class = qi.KerasQuantizationWrapper
-    check_model = staticmethod(_check_model)
-    layer_outputs = staticmethod(_layer_outputs)
-    clone = staticmethod(_clone)
-    trainable_quantizer_class = staticmethod(get_trainable_quantizer_class)
-
-    @staticmethod
-    def probe_model(model: keras.Model, outputs: list[Any]) -> keras.Model:
-        return keras.Model(model.inputs, outputs)
-
-    @staticmethod
-    def is_input_layer(layer: keras.layers.Layer) -> bool:
-        return isinstance(layer, keras.layers.InputLayer)
-
-    @staticmethod
-    def is_model(layer: keras.layers.Layer) -> bool:
-        return isinstance(layer, keras.Model)
-
-    @staticmethod
-    def weight_values(layer: keras.layers.Layer, attribute: str) -> np.ndarray:
-        return keras.backend.get_value(getattr(layer, attribute))
-
-
-KERAS2_BACK_END = _Keras2BackEnd()
+KERAS2_BACK_END = QATBackEnd(
+    keras=keras,
+    quantized_weights=QUANTIZED_WEIGHTS,
+    wrapper_class=qi.KerasQuantizationWrapper,
+    check_model=_check_model,
+    layer_outputs=_layer_outputs,
+    trainable_quantizer_class=get_trainable_quantizer_class,
+)

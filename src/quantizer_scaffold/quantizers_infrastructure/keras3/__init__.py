@@ -9,12 +9,10 @@ back end it is configured with (``KERAS_BACKEND``), is absent.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
-
 from ..common import *  # noqa: F403
 from ..common import __all__ as _common_all
-from ..common.dependencies import MissingDependencyError, require_keras3_runtime
+from ..common.dependencies import require_keras3_runtime
+from ..common.lazy_exports import lazy_exports
 
 # public Keras 3 name -> module (in this package) that defines it
 _KERAS3_EXPORTS = {
@@ -34,19 +32,12 @@ _KERAS3_EXPORTS = {
 
 __all__ = [*_common_all, *_KERAS3_EXPORTS]
 
-
-def __getattr__(name: str) -> Any:
-    module = _KERAS3_EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    try:
-        require_keras3_runtime(name)
-    except MissingDependencyError as error:
-        raise MissingDependencyError(str(error), name=name) from None
-    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = lazy_exports(
+    __name__,
+    globals(),
+    {
+        name: (f"{__name__}.{module}", require_keras3_runtime)
+        for name, module in _KERAS3_EXPORTS.items()
+    },
+    __all__,
+)
