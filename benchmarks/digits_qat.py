@@ -80,11 +80,12 @@ def run(
     bit_widths=BIT_WIDTHS,
     keras: Any = None,
     references: dict[str, Reference] | None = None,
+    on_float_model: Callable[[int, Any], None] | None = None,
 ):
     """Accuracy per (method, bits) over ``seeds`` seeds: {method: {bits: [acc, ...]}}.
 
     ``keras`` is the Keras to build with (default Keras 2); ``references`` the 8/8 reference
-    rows (default tfmot's 8-bit QAT).
+    rows (default tfmot's 8-bit QAT); ``on_float_model(seed, model)`` sees each float model.
     """
     keras = keras or keras2()
     if references is None:
@@ -98,6 +99,8 @@ def run(
         data = load_split(seed)
         seed_everything(seed, keras)
         float_model = train_float(data, float_epochs, keras)
+        if on_float_model is not None:
+            on_float_model(seed, float_model)
         float_accuracy = accuracy(float_model, data)
         for bits in bit_widths:
             label = f"{bits[0]}/{bits[1]}"
@@ -115,7 +118,8 @@ def run(
 
 def format_table(results) -> str:
     labels = [label for label in results["float"]]
-    header = f"{'method':<16}" + "".join(f"{label:>16}" for label in labels)
+    width = max(16, *(len(name) + 2 for name in results))
+    header = f"{'method':<{width}}" + "".join(f"{label:>16}" for label in labels)
     lines = [header, "-" * len(header)]
     for name, per_bits in results.items():
         cells = []
@@ -126,7 +130,7 @@ def format_table(results) -> str:
                 continue
             spread = statistics.pstdev(values) if len(values) > 1 else 0.0
             cells.append(f"{100 * statistics.mean(values):>9.2f} ±{100 * spread:>5.2f}")
-        lines.append(f"{name:<16}" + "".join(cells))
+        lines.append(f"{name:<{width}}" + "".join(cells))
     if "QAT LSQ" in results:
         lines.append("")
         lines.append("LSQ - STE, points per seed (same float model and data per seed):")

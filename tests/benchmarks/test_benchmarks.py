@@ -109,7 +109,16 @@ def test_digits_qat_keras3_prints_a_table_per_back_end_and_the_keras2_comparison
     for title in ("Keras 3 on tensorflow:", "Keras 3 on jax:", "Keras 2 (tf_keras):"):
         assert title in output
     for back_end in ("tensorflow", "jax"):
-        assert set(results[back_end]) == {"float", "PTQ", "QAT STE", "QAT LSQ", "Keras int8 PTQ"}
+        assert set(results[back_end]) == {
+            "float",
+            "PTQ",
+            "QAT STE",
+            "QAT LSQ",
+            "Keras int8 PTQ",
+            "PTQ of Keras 2 float",
+        }
+        # the same float weights quantized by either Keras: the same accuracy
+        assert results[back_end]["PTQ of Keras 2 float"] == results["keras2"]["PTQ"]
         assert all(
             0 <= value <= 1
             for per_bits in results[back_end].values()
@@ -117,7 +126,7 @@ def test_digits_qat_keras3_prints_a_table_per_back_end_and_the_keras2_comparison
             for value in values
         )
         comparison = output.split(f"Keras 3 on {back_end} - Keras 2, points")[1]
-        for name in ("PTQ", "QAT STE", "QAT LSQ"):
+        for name in ("PTQ", "PTQ of Keras 2 float", "QAT STE", "QAT LSQ"):
             cells = re.search(rf"^{name}\s+(.*)$", comparison, flags=re.M).group(1)
             assert len(re.findall(r"[-+]\d+\.\d+ \(( in|OUT)\s*\d+\.\d+\)", cells)) == 2
     assert "tfmot 8-bit QAT" in results["keras2"]
