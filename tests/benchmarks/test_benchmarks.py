@@ -117,8 +117,10 @@ def test_digits_qat_keras3_prints_a_table_per_back_end_and_the_keras2_comparison
             "Keras int8 PTQ",
             "PTQ of Keras 2 float",
         }
-        # the same float weights quantized by either Keras: the same accuracy
-        assert results[back_end]["PTQ of Keras 2 float"] == results["keras2"]["PTQ"]
+        # the same float weights quantized by either Keras: the same accuracy (to one image of
+        # the 450, should float rounding tip one prediction)
+        for label, values in results[back_end]["PTQ of Keras 2 float"].items():
+            assert values == pytest.approx(results["keras2"]["PTQ"][label], abs=1.01 / 450)
         assert all(
             0 <= value <= 1
             for per_bits in results[back_end].values()
