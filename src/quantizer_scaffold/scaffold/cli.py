@@ -233,18 +233,18 @@ def remove_command(
 @_root_option()
 @click.option("--json", "as_json", is_flag=True, help="Print a machine-readable list.")
 def list_command(root: str | None, as_json: bool) -> None:
-    """Show every TrainingMethod and the quantizer classes registered for it (read from code)."""
+    """Show every training method, its quantizer classes and where it is registered."""
     from . import api
 
     project, methods = api.list_methods(root=root)
     if as_json:
-        rows = [{"name": m.name, "value": m.value, "quantizers": m.quantizers} for m in methods]
+        rows = [m.to_dict() for m in methods]
         click.echo(json.dumps({"root": str(project.root), "methods": rows}, indent=2))
         return
     from rich.table import Table
 
-    table = Table(title=f"TrainingMethod in {project.config.training_method_file}")
-    for column in ("method", "value", "target", "grid", "quantizer class"):
+    table = Table(title=f"Training methods of {project.root.name}")
+    for column in ("method", "value", "target", "grid", "quantizer class", "registered in"):
         table.add_column(column, justify="right" if column == "value" else "left")
     for entry in methods:
         rows = [
@@ -252,9 +252,17 @@ def list_command(root: str | None, as_json: bool) -> None:
             for target in TARGETS
             for grid, cls in entry.quantizers.get(target, {}).items()
         ] or [("-", "-", "-")]
+        where = entry.registered_in.get("dispatcher_file", "")
+        if entry.origin == "built-in" and not where.startswith(project.config.source_root):
+            where += " (built-in, installed)"
         for i, row in enumerate(rows):
             first = i == 0
-            table.add_row(entry.name if first else "", entry.value if first else "", *row)
+            table.add_row(
+                entry.name if first else "",
+                str(entry.value) if first else "",
+                *row,
+                where if first else "",
+            )
     console = _console()
     if not console.is_terminal:  # piped: no terminal width to respect, so never fold a name
         console.width = max(console.width, 200)
