@@ -549,6 +549,11 @@ def remove(
             for path in keep:
                 updated.forget_file(path)
         remove_dirs = [] if remaining else list(entry.get("created_dirs", []))
+        # a folder this method created that still holds another method's files is handed to
+        # that method, so that removing it later removes the folder too
+        for other, record in updated.data["methods"].items():
+            shared = [d for d in remove_dirs if any(p.startswith(d + "/") for p in record["files"])]
+            updated.record_dirs(other, shared)
         if updated.is_empty():
             remove_dirs += _remove_own_registry(project, space, updated, result.members, report)
         new_manifest = None if updated.is_empty() else updated.text()

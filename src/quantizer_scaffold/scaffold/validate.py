@@ -12,7 +12,7 @@ import builtins
 import symtable
 from collections.abc import Callable, Iterable
 
-from .errors import ScaffoldError
+from .errors import ScaffoldError, UsageError
 
 _MODULE_NAMES = {"__name__", "__file__", "__doc__", "__spec__", "__loader__", "__package__"}
 
@@ -221,7 +221,7 @@ class ModuleIndex:
             found = self.find(source)
             if found is None:
                 if checked:
-                    raise ScaffoldError(
+                    raise UsageError(
                         f"the new {path} would import {source} (line {line}), which is neither "
                         "in the project nor installed; fix [tool.scaffold-quantizer] runtime/"
                         "package or the templates; nothing was written"
@@ -236,7 +236,7 @@ class ModuleIndex:
                     continue
                 if kind == "package" and self.find(f"{source}.{name}") is not None:
                     continue
-                raise ScaffoldError(
+                raise UsageError(
                     f"the new {path} would import {name} from {source} (line {line}), which "
                     "does not define it; nothing was written"
                 )
