@@ -687,12 +687,15 @@ def next_steps(
 
     python = _python(cwd)
     inside_git = any((folder / ".git").exists() for folder in (project.root, *project.root.parents))
+    math = f"put your math in {_shown(project, rendering.training_file, cwd)} (__call__)"
+    if rendering.inferable_file in rendering.files:
+        inferable = _shown(project, rendering.inferable_file, cwd)
+        math += f" and, if the grid changes, quantize() in {inferable}"
     steps = [
         "review the changes: git status && git diff"
         if inside_git
         else "review the files listed above (CREATE: new, UPDATE: changed)",
-        f"put your math in {_shown(project, rendering.training_file, cwd)} (__call__) and, "
-        f"if the grid changes, quantize() in {_shown(project, rendering.inferable_file, cwd)}",
+        math,
     ]
     if report.registry_created:
         steps.append(
@@ -705,5 +708,5 @@ def next_steps(
         extra += ["'quantizer-scaffold[tensorflow]'"] if "tensorflow" in missing else []
         steps.append(f"install what the tests need: {python} -m pip install {' '.join(extra)}")
     test_file = _shown(project, rendering.test_file, cwd)
-    steps.append(f"run the contract tests: {python} -m pytest {test_file}")
+    steps.append(f"run the generated tests: {python} -m pytest {test_file}")
     return steps
