@@ -250,10 +250,11 @@ def _validate(
     every import of a generated module (and every import an edited module gains, or that
     points at a module this run deletes) resolves to a module that defines the name."""
     config = project.config
-    for path, text in space.after.items():
-        if text is not None and path.endswith(".py"):
-            validate.compiles(path, text)
     texts = _registry_texts(project, space, backend)
+    registry_files = {texts.enum_label, texts.dispatcher_label}  # check_registry checks them
+    for path, text in space.after.items():
+        if text is not None and path.endswith(".py") and path not in registry_files:
+            validate.compiles(path, text)
     validate.check_registry(
         config.training_method_file,
         texts.enum_text,

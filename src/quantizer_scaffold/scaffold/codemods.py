@@ -8,10 +8,12 @@ the file in between:
 - ``AddEnumMember`` / ``RemoveEnumMember``: a member after the last member of the enum.
 - ``AddDictEntry`` / ``RemoveDictEntries``: an entry at the end of a dispatcher dict, or
   keys inside the dict that an entry maps to (``ExtendDictEntry``).
-- ``AddImport`` / ``RemoveImport``: ``from module import Name`` at its sorted place.
+- ``import_insertion`` / ``import_removal``: ``from module import Name`` at its sorted
+  place among the top-level imports, and out again (by lines: no parse needed).
 
 Every transformer visits the module's own statements only (``TopLevelTransformer``): nested
-code is never reached, and a 1000-entry dispatcher is not walked node by node.
+code is never reached. The dict writers run on the one statement they change, parsed on its
+own (:class:`.gather.DispatcherFile`), so a 1000-entry dispatcher is never parsed whole.
 
 Whitespace model (why libcst issue 1377 does not bite here): in an exploded dict, the
 comment and newline after the *last* element live in the closing brace's
@@ -21,13 +23,23 @@ new element a clean line; removing the last element moves them back.
 
 from __future__ import annotations
 
+import ast
 from collections.abc import Sequence
 
 import libcst as cst
 
 from . import layout
 from .errors import RegistryError
-from .gather import DictModel, EnumModel, code, import_source, is_docstring, key_attr, member_assign
+from .gather import (
+    DictModel,
+    DispatcherFile,
+    EnumModel,
+    code,
+    import_source,
+    is_docstring,
+    key_attr,
+    member_assign,
+)
 from .layout import NO_COMMA, ImportStyle, InnerShape
 
 
@@ -83,10 +95,12 @@ class AddEnumMember(TopLevelTransformer):
             index = max(self.enum.positions.values())
             assign = member_assign(last)
             assert assign is not None
-            # aligned "=" signs stay aligned; otherwise the neighbour's spacing
+            # "=" signs aligned in a column stay aligned; otherwise the neighbour's spacing
             target = assign.targets[0]
-            column = len(code(target.target)) + len(code(target.whitespace_before_equal))
-            before = " " * max(1, column - len(self.member)) if column > 0 else ""
+            before = code(target.whitespace_before_equal)
+            column = _aligned_column(self.enum)
+            if column is not None:
+                before = " " * max(1, column - len(self.member))
             after = code(target.whitespace_after_equal)
             new = cst.parse_statement(f"{self.member}{before}={after}{self.value}\n")
         else:
@@ -96,6 +110,18 @@ class AddEnumMember(TopLevelTransformer):
                 new = new.with_changes(leading_lines=[cst.EmptyLine(indent=False)])
         statements.insert(index + 1, new)
         return updated.with_changes(body=updated.body.with_changes(body=statements))
+
+
+def _aligned_column(enum: EnumModel) -> int | None:
+    """The column of the members' "=" when they are padded to line it up, else None."""
+    columns = set()
+    padded = False
+    for index in enum.positions.values():
+        target = member_assign(enum.statements[index]).targets[0]  # type: ignore[union-attr]
+        space = code(target.whitespace_before_equal)
+        columns.add(len(code(target.target)) + len(space))
+        padded |= len(space) > 1
+    return columns.pop() if padded and len(columns) == 1 and len(enum.positions) > 1 else None
 
 
 class RemoveEnumMember(TopLevelTransformer):
@@ -487,67 +513,71 @@ class RemoveDictEntries(_DictTransformer):
 # --------------------------------------------------------------------------- imports
 
 
-def _top_import(statement: cst.CSTNode) -> cst.Import | cst.ImportFrom | None:
-    if isinstance(statement, cst.SimpleStatementLine) and len(statement.body) == 1:
-        node = statement.body[0]
-        if isinstance(node, (cst.Import, cst.ImportFrom)):
-            return node
-    return None
+def import_insertion(
+    file: DispatcherFile, source: str, name: str, style: ImportStyle, line_length: int
+) -> tuple[int, str]:
+    """Where ``from source import name`` goes (a line index) and its text.
 
-
-class AddImport(TopLevelTransformer):
-    """Add ``from source import name`` in sorted order among the file's top-level imports.
-
-    ``import_indices`` are the top-level statements that hold imports (from the gather).
+    Its sorted place among the file's ``from`` imports of the same top-level package, else
+    after the last statement that holds imports (also inside ``try``/``if``), else after
+    the docstring. Before another import it goes below the blank lines above that import
+    (it joins that import's group, whose comments stay with it); removing it, by deleting
+    its lines, gives back the exact text.
     """
+    text = style.render(source, name, line_length).replace("\n", file.newline)
+    top = source.split(".")[0]
+    same_package = [
+        (statement, node.module.lower())
+        for statement, node in file.imports
+        if isinstance(node, ast.ImportFrom)
+        and statement.node is node
+        and not node.level
+        and node.module is not None
+        and node.module.split(".")[0] == top
+    ]
+    following = next((s for s, module in same_package if module > source.lower()), None)
+    if following is not None:
+        index = following.index
+    elif same_package:
+        index = same_package[-1][0].index + 1
+    else:
+        holders = sorted({statement.index for statement, _ in file.imports})
+        index = holders[-1] + 1 if holders else (1 if _has_docstring(file) else 0)
+    if index == 0:
+        return (file.statements[0].first if file.statements else 0), text
+    line = file.statements[index - 1].last + 1
+    if index < len(file.statements) and isinstance(
+        file.statements[index].node, (ast.Import, ast.ImportFrom)
+    ):
+        while line < file.statements[index].first and not file.lines[line].strip():
+            line += 1
+    return line, text
 
-    def __init__(
-        self,
-        source: str,
-        name: str,
-        style: ImportStyle,
-        import_indices: Sequence[int],
-        line_length: int,
-    ) -> None:
-        self.source = source
-        self.name = name
-        self.style = style
-        self.import_indices = sorted(set(import_indices))
-        self.line_length = line_length
 
-    def leave_Module(self, original: cst.Module, updated: cst.Module) -> cst.Module:
-        statements = list(updated.body)
-        new = cst.parse_statement(self.style.render(self.source, self.name, self.line_length))
-        index = self._position(statements)
-        if 0 < index < len(statements) and _top_import(statements[index]) is not None:
-            following = statements[index]
-            leading = list(following.leading_lines)  # type: ignore[attr-defined]
-            blank = 0
-            while blank < len(leading) and leading[blank].comment is None:
-                blank += 1
-            new = new.with_changes(leading_lines=leading[:blank])
-            statements[index] = following.with_changes(leading_lines=leading[blank:])
-        statements.insert(index, new)
-        return updated.with_changes(body=statements)
+def _has_docstring(file: DispatcherFile) -> bool:
+    first = file.statements[0].node if file.statements else None
+    return (
+        isinstance(first, ast.Expr)
+        and isinstance(first.value, ast.Constant)
+        and isinstance(first.value.value, str)
+    )
 
-    def _position(self, statements: list[cst.BaseStatement]) -> int:
-        top = self.source.split(".")[0]
-        ours = self.source.lower()
-        same_package = []
-        for index in self.import_indices:
-            node = _top_import(statements[index])
-            if isinstance(node, cst.ImportFrom):
-                source = import_source(node)
-                if source is not None and source.split(".")[0] == top:
-                    same_package.append((index, source.lower()))
-        for index, source in same_package:
-            if source > ours:
-                return index
-        if same_package:
-            return same_package[-1][0] + 1
-        if self.import_indices:
-            return self.import_indices[-1] + 1
-        return 1 if statements and is_docstring(statements[0]) else 0
+
+def import_removal(file: DispatcherFile, source: str, name: str) -> tuple[int, str] | None:
+    """(statement index, its new text) that no longer imports ``name`` from ``source``."""
+    for statement, node in file.imports:
+        if statement.node is not node or not isinstance(node, ast.ImportFrom):
+            continue  # only top-level ``from`` imports are the tool's
+        if node.level or node.module != source:
+            continue
+        names = [a for a in node.names if not (a.name == name and a.asname is None)]
+        if len(names) == len(node.names):
+            continue
+        if not names:
+            return statement.index, ""
+        module = file.statement_module(statement)
+        return statement.index, module.visit(RemoveImport(source, name)).code
+    return None
 
 
 class RemoveImport(TopLevelTransformer):
@@ -556,26 +586,21 @@ class RemoveImport(TopLevelTransformer):
     def __init__(self, source: str, name: str) -> None:
         self.source = source
         self.name = name
-        self.removed = False
 
-    def leave_Module(self, original: cst.Module, updated: cst.Module) -> cst.Module:
-        statements = list(updated.body)
-        for index, statement in enumerate(statements):
-            node = _top_import(statement)
-            if not isinstance(node, cst.ImportFrom) or isinstance(node.names, cst.ImportStar):
-                continue
-            if import_source(node) != self.source:
-                continue
-            names = [a for a in node.names if a.evaluated_name != self.name or a.asname]
-            if len(names) == len(node.names):
-                continue
-            if names:
-                last = names[-1]
-                if not isinstance(node.names[-1].comma, cst.Comma) or node.rpar is None:
-                    names[-1] = last.with_changes(comma=NO_COMMA)
-                statements[index] = statement.with_changes(body=[node.with_changes(names=names)])
-            else:
-                drop_statement(statements, index)
-            self.removed = True
-            break
-        return updated.with_changes(body=statements)
+    def leave_ImportFrom(self, original: cst.ImportFrom, updated: cst.ImportFrom) -> cst.ImportFrom:
+        return updated
+
+    def leave_SimpleStatementLine(
+        self, original: cst.SimpleStatementLine, updated: cst.SimpleStatementLine
+    ) -> cst.SimpleStatementLine:
+        node = updated.body[0] if len(updated.body) == 1 else None
+        if not isinstance(node, cst.ImportFrom) or isinstance(node.names, cst.ImportStar):
+            return updated
+        if import_source(node) != self.source:
+            return updated
+        names = [a for a in node.names if a.evaluated_name != self.name or a.asname]
+        if names and len(names) < len(node.names):
+            if not isinstance(node.names[-1].comma, cst.Comma) or node.rpar is None:
+                names[-1] = names[-1].with_changes(comma=NO_COMMA)
+            return updated.with_changes(body=[node.with_changes(names=names)])
+        return updated

@@ -21,12 +21,13 @@ The rules (each read from the file, never assumed):
 
 from __future__ import annotations
 
+import ast
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import libcst as cst
 
-from .gather import code
+from .gather import DispatcherFile, code
 
 NO_COMMA = cst.MaybeSentinel.DEFAULT
 
@@ -254,27 +255,24 @@ class ImportStyle:
     uses_noqa: bool = False
 
     @classmethod
-    def of(
-        cls,
-        imports: Sequence[cst.Import | cst.ImportFrom],
-        text: str,
-        line_length: int,
-        linted: bool = False,
-    ) -> ImportStyle:
-        """The style of ``text``; ``linted``: the project's linter checks line length."""
-        uses_noqa = linted or "noqa" in text
-        for node in imports:
-            if isinstance(node, cst.ImportFrom) and node.lpar is not None:
-                opening = node.lpar.whitespace_after
-                if isinstance(opening, cst.ParenthesizedWhitespace):
-                    names = node.names
-                    comma = not isinstance(names, cst.ImportStar) and isinstance(
-                        names[-1].comma, cst.Comma
-                    )
-                    return cls(True, opening.last_line.value, comma, uses_noqa)
-        for node in imports:
-            if isinstance(node, cst.ImportFrom) and len(code(node)) > line_length:
-                return cls(wraps=False, uses_noqa=uses_noqa)
+    def of(cls, file: DispatcherFile, line_length: int, linted: bool = False) -> ImportStyle:
+        """The style of ``file``; ``linted``: the project's linter checks line length."""
+        uses_noqa = linted or "noqa" in file.text
+        statements = [
+            s for s, node in file.imports if s.node is node and isinstance(node, ast.ImportFrom)
+        ]
+        for statement in statements:
+            lines = file.lines[statement.first : statement.last + 1]
+            if len(lines) > 2 and lines[0].rstrip().split("#")[0].rstrip().endswith("("):
+                name = lines[1]
+                indent = name[: len(name) - len(name.lstrip(" \t"))]
+                comma = lines[-2].split("#")[0].rstrip().endswith(",")
+                return cls(True, indent or "    ", comma, uses_noqa)
+        for statement in statements:
+            if statement.first == statement.last:
+                line = file.lines[statement.first].rstrip("\r\n").split("  #")[0]
+                if len(line) > line_length:
+                    return cls(wraps=False, uses_noqa=uses_noqa)
         return cls(uses_noqa=uses_noqa)
 
     def render(self, source: str, name: str, line_length: int) -> str:

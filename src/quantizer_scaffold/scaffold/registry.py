@@ -66,38 +66,34 @@ def _literal(node: cst.BaseExpression) -> int | str:
 
 
 class Registry:
-    """Both registry files parsed once, with what :mod:`.gather` read from them."""
+    """Both registry files, each read once (:mod:`.gather`), and the edits planned on them."""
 
     def __init__(self, texts: RegistryTexts) -> None:
         self.texts = texts
         self.enum_module = gather.parse_module(texts.enum_text, texts.enum_label)
         self.enum = gather.gather_enum(self.enum_module, ENUM_CLASS, texts.enum_label)
-        self.dispatcher_module = gather.parse_module(texts.dispatcher_text, texts.dispatcher_label)
-        self.dispatcher = gather.gather_dispatcher(self.dispatcher_module, DICTS)
+        self.dispatcher = gather.DispatcherFile(
+            texts.dispatcher_text, texts.dispatcher_label, DICTS
+        )
 
     @property
     def members(self) -> list[str]:
         return list(self.enum.members)
 
-    def table(self, target: Target) -> gather.DictModel:
-        model = self.dispatcher.dicts.get(target.dispatcher)
-        if model is None:
+    def table(self, target: Target) -> tuple[gather.Statement, object]:
+        found = self.dispatcher.dicts.get(target.dispatcher)
+        if found is None:
             raise RegistryError(
                 f"{self.texts.dispatcher_label} has no module-level dict literal "
                 f"{target.dispatcher} = {{...}}; add one or fix dispatcher_file"
             )
-        return model
+        return found
 
     def quantizers(self, member: str, target: Target) -> dict[str, str]:
         """Grid (lower case) -> class code, for ``member`` in the target's dict."""
-        model = self.dispatcher.dicts.get(target.dispatcher)
-        found = model.element(member) if model else None
-        if found is None or not isinstance(found[1].value, cst.Dict):
+        if target.dispatcher not in self.dispatcher.dicts:
             return {}
-        return {
-            (gather.key_attr(e) or gather.code(e.key)).lower(): gather.code(e.value)  # type: ignore[attr-defined]
-            for e in found[1].value.elements
-        }
+        return self.dispatcher.quantizers(target.dispatcher, member) or {}
 
     def methods(self) -> list[RegisteredMethod]:
         """Every member with its classes per target, as the code says."""
@@ -117,6 +113,14 @@ class Registry:
         return [
             k for k, v in self.quantizers(method.enum_member, target).items() if v == class_name
         ]
+
+    def dict_module(self, target: Target) -> tuple[gather.Statement, cst.Module, gather.DictModel]:
+        """The target's dict statement parsed with libcst on its own, and its model."""
+        statement, _ = self.table(target)
+        module = self.dispatcher.statement_module(statement)
+        model = gather.gather_dict(module, target.dispatcher)
+        assert model is not None
+        return statement, module, model
 
 
 def _registry(texts: RegistryTexts | Registry) -> Registry:
@@ -149,27 +153,30 @@ def register(
     """Add the enum member (if new), the dispatcher entry and the class import."""
     reg = _registry(texts)
     label = reg.texts.dispatcher_label
+    file = reg.dispatcher
     member = method.enum_member
     enum_module = reg.enum_module
     created_member = member not in reg.enum.members
     if created_member:
         value = codemods.next_value(reg.enum)
         enum_module = enum_module.visit(codemods.AddEnumMember(reg.enum, member, value))
-    table = reg.table(target)
     class_name = method.training_class(target)
-    inner_prefix = reg.dispatcher.inner_prefix(label)
     grids = [(qm.upper(), class_name) for qm in quantization_methods]
-    dispatcher = reg.dispatcher_module
+    statement, module, table = reg.dict_module(target)
+    replacements: dict[int, str] = {}
     if table.element(member) is None:
-        neighbours = [table.node] + [
-            m.node for name, m in reg.dispatcher.dicts.items() if name != table.name
-        ]
+        neighbours = [table.node]
+        if layout.prototype(neighbours) is None:  # an empty dict: the other one shows the shape
+            for other in Target:
+                if other is not target and other.dispatcher in file.dicts:
+                    neighbours.append(reg.dict_module(other)[2].node)
+        inner_prefix = file.inner_prefix()
         writer: codemods.AddDictEntry | codemods.ExtendDictEntry = codemods.AddDictEntry(
             table,
-            f"{reg.dispatcher.entry_prefix(ENUM_CLASS, label)}.{member}",
+            f"{file.entry_prefix(ENUM_CLASS)}.{member}",
             [(f"{inner_prefix}.{k}", v) for k, v in grids],
             neighbours,
-            layout.file_unit(dispatcher),
+            file.unit(),
             line_length,
         )
         added, replaced = tuple(k for k, _ in grids), ()
@@ -177,7 +184,7 @@ def register(
         writer = codemods.ExtendDictEntry(
             table,
             member,
-            inner_prefix,
+            file.inner_prefix(),
             grids,
             [k.upper() for k in replaceable],
             label,
@@ -185,19 +192,13 @@ def register(
         )
         added, replaced = tuple(writer.added), tuple(writer.replaced)
     if added or replaced:
-        dispatcher = dispatcher.visit(writer)
-    bound = reg.dispatcher.bound.get(class_name)
+        replacements[statement.index] = module.visit(writer).code
+    insertions: dict[int, str] = {}
+    bound = file.bound.get(class_name)
     if bound is None:
-        style = layout.ImportStyle.of(
-            [node for _, node in reg.dispatcher.imports],
-            reg.texts.dispatcher_text,
-            line_length,
-            linted,
-        )
-        indices = [index for index, _ in reg.dispatcher.imports]
-        dispatcher = dispatcher.visit(
-            codemods.AddImport(class_module, class_name, style, indices, line_length)
-        )
+        style = layout.ImportStyle.of(file, line_length, linted)
+        line, text = codemods.import_insertion(file, class_module, class_name, style, line_length)
+        insertions[line] = text
     elif bound != f"{class_module}.{class_name}":
         raise RegistryError(
             f"the registry already imports {class_name} from {bound.rsplit('.', 1)[0]}; "
@@ -205,8 +206,8 @@ def register(
         )
     return RegistrationResult(
         enum_text=enum_module.code if created_member else reg.texts.enum_text,
-        dispatcher_text=dispatcher.code
-        if dispatcher is not reg.dispatcher_module
+        dispatcher_text=file.with_lines(replacements, insertions)
+        if replacements or insertions
         else reg.texts.dispatcher_text,
         created_member=created_member,
         created_entry=isinstance(writer, codemods.AddDictEntry),
@@ -238,37 +239,31 @@ def unregister(
 ) -> UnregistrationResult:
     """Remove the targets' entries for ``method`` and their imports; the member if unused."""
     reg = _registry(texts)
+    file = reg.dispatcher
     member = method.enum_member
-    dispatcher = reg.dispatcher_module
     removed: list[str] = []
+    replacements: dict[int, str] = {}
     entries_left = {
-        t for t in Target if reg.dispatcher.dicts.get(t.dispatcher) and reg.table(t).element(member)
+        t for t in Target if t.dispatcher in file.dicts and member in file.entries(t.dispatcher)
     }
     for target in targets:
-        model = reg.dispatcher.dicts.get(target.dispatcher)
-        if model is None:
+        if target.dispatcher not in file.dicts:
             continue
         class_name = method.training_class(target)
-        remover = codemods.RemoveDictEntries(model, member, class_name)
-        if remover.removed_keys:
-            dispatcher = dispatcher.visit(remover)
+        classes = reg.quantizers(member, target)
+        keys = [k for k, v in classes.items() if v == class_name]
+        if keys:
+            statement, module, table = reg.dict_module(target)
+            remover = codemods.RemoveDictEntries(table, member, class_name)
+            replacements[statement.index] = module.visit(remover).code
             if remover.removed_entry:
                 entries_left.discard(target)
-        removed.extend(f"{target.value}:{k.lower()}" for k in remover.removed_keys)
+        removed.extend(f"{target.value}:{k}" for k in keys)
         # the import goes when nothing else in the file names the class
-        imports = sum(
-            1
-            for _, node in reg.dispatcher.imports
-            if isinstance(node, cst.ImportFrom)
-            and gather.import_source(node) == class_modules[target]
-            and not isinstance(node.names, cst.ImportStar)
-            for alias in node.names
-            if alias.evaluated_name == class_name and alias.asname is None
-        )
-        if imports and _uses(reg.texts.dispatcher_text, class_name) <= imports + len(
-            remover.removed_keys
-        ):
-            dispatcher = dispatcher.visit(codemods.RemoveImport(class_modules[target], class_name))
+        if _uses(file.text, class_name) <= 1 + len(keys):
+            found = codemods.import_removal(file, class_modules[target], class_name)
+            if found is not None:
+                replacements[found[0]] = found[1]
     enum_module = reg.enum_module
     removed_member = False
     if remove_member and member in reg.enum.members and not entries_left:
@@ -276,8 +271,8 @@ def unregister(
         removed_member = True
     return UnregistrationResult(
         enum_text=enum_module.code if removed_member else reg.texts.enum_text,
-        dispatcher_text=dispatcher.code
-        if dispatcher is not reg.dispatcher_module
+        dispatcher_text=file.with_lines(replacements, {})
+        if replacements
         else reg.texts.dispatcher_text,
         removed_keys=tuple(removed),
         removed_member=removed_member,

@@ -9,12 +9,16 @@ from __future__ import annotations
 
 import ast
 import builtins
+import functools
 import symtable
 from collections.abc import Callable, Iterable
 
 from .errors import ScaffoldError, UsageError
 
 _MODULE_NAMES = {"__name__", "__file__", "__doc__", "__spec__", "__loader__", "__package__"}
+
+# one parse per text and run, however many checks read it (a registry can be 500 kB)
+parse = functools.lru_cache(maxsize=32)(ast.parse)
 
 
 def compiles(path: str, text: str) -> None:
@@ -53,7 +57,7 @@ def unresolved_names(path: str, text: str) -> list[str]:
 def defined_names(text: str) -> set[str]:
     """Top-level names a module defines (classes, functions, assignments, imports)."""
     names: set[str] = set()
-    for node in ast.parse(text).body:
+    for node in parse(text).body:
         if isinstance(node, (ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
             names.add(node.name)
         elif isinstance(node, ast.Assign):
@@ -69,7 +73,7 @@ def attribute_members(text: str, owner: str) -> set[str]:
     """Every ``X`` in ``<owner>.X`` that ``text`` uses."""
     return {
         node.attr
-        for node in ast.walk(ast.parse(text))
+        for node in ast.walk(parse(text))
         if isinstance(node, ast.Attribute)
         and isinstance(node.value, ast.Name)
         and node.value.id == owner
@@ -92,7 +96,10 @@ def check_registry(
     ``read_module`` returns the staged or current text of a module path.
     """
     for path, text in ((enum_path, enum_text), (dispatcher_path, dispatcher_text)):
-        compiles(path, text)
+        try:  # a syntax error: ast's parse finds it (the registry is not compiled twice)
+            parse(text)
+        except SyntaxError:
+            compiles(path, text)
         missing = unresolved_names(path, text)
         if missing:
             raise ScaffoldError(
@@ -123,7 +130,7 @@ def imports_of(text: str, module: str, is_package: bool) -> list[tuple[int, str,
     ``import a.b`` gives (line, "a.b", []); ``from .x import Y`` gives the resolved module.
     """
     found: list[tuple[int, str, list[str]]] = []
-    for node in ast.walk(ast.parse(text)):
+    for node in _import_statements(parse(text).body):
         if isinstance(node, ast.Import):
             found.extend((node.lineno, alias.name, []) for alias in node.names)
         elif isinstance(node, ast.ImportFrom):
@@ -139,9 +146,23 @@ def imports_of(text: str, module: str, is_package: bool) -> list[tuple[int, str,
     return found
 
 
+def _import_statements(body: list[ast.stmt]) -> Iterable[ast.stmt]:
+    """Imports that run on import of the module: top level and in ``try``/``if``/``with``
+    blocks (not inside functions or classes, which a registry does not import in)."""
+    for node in body:
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            yield node
+        elif isinstance(node, (ast.Try, ast.If, ast.With)):
+            yield from _import_statements(node.body)
+            yield from _import_statements(getattr(node, "orelse", []))
+            yield from _import_statements(getattr(node, "finalbody", []))
+            for handler in getattr(node, "handlers", []):
+                yield from _import_statements(handler.body)
+
+
 def _dynamic(text: str) -> bool:
     """A module whose names cannot be listed statically (``__getattr__`` or ``import *``)."""
-    tree = ast.parse(text)
+    tree = parse(text)
     for node in tree.body:
         if isinstance(node, ast.FunctionDef) and node.name == "__getattr__":
             return True
