@@ -5,7 +5,9 @@
 Each repeat makes a fresh temporary copy of this repository's ``src/`` and
 ``pyproject.toml`` and runs, one after the other (so load changes hit all alike):
 ``python -c pass``, ``--help``, scaffold ``--dry-run`` (``--method X --target weights``),
-scaffold, the same scaffold again (UNCHANGED), ``list`` and ``remove``. Prints the median
+scaffold, the same scaffold again (UNCHANGED), ``list`` and ``remove``; then the first
+scaffold in a fresh user project (``pyproject.toml`` and ``src/myproj/__init__.py``), which
+also creates that project's registry and edits its pyproject.toml. Prints the median
 milliseconds and the ratio to the bare interpreter start.
 """
 
@@ -35,6 +37,16 @@ def fresh_project(folder: Path) -> Path:
     return project
 
 
+def fresh_user_project(folder: Path) -> Path:
+    project = folder / f"user{len(list(folder.iterdir()))}"
+    (project / "src" / "myproj").mkdir(parents=True)
+    (project / "pyproject.toml").write_text(
+        '[project]\nname = "myproj"\nversion = "0.1.0"\ndependencies = ["quantizer-scaffold"]\n'
+    )
+    (project / "src" / "myproj" / "__init__.py").write_text('"""My project."""\n')
+    return project
+
+
 def timed(command: list[str], cwd: Path) -> float:
     start = time.perf_counter()
     subprocess.run(command, cwd=cwd, check=True, capture_output=True)
@@ -55,6 +67,7 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
         "remove": [],
         "list": [],
         "--help": [],
+        "scaffold (user project, first)": [],
     }
     with tempfile.TemporaryDirectory() as folder:
         for _ in range(repeats):
@@ -66,11 +79,13 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
             samples["scaffold (unchanged)"].append(timed([*CLI, *SCAFFOLD], project))
             samples["list"].append(timed([*CLI, "list"], project))
             samples["remove"].append(timed([*CLI, "remove", "--method", "BenchMethod"], project))
+            user = fresh_user_project(Path(folder))
+            samples["scaffold (user project, first)"].append(timed([*CLI, *SCAFFOLD], user))
     medians = {name: statistics.median(values) for name, values in samples.items()}
     base = medians["python -c pass"]
-    print(f"{'command':<24}{'median ms':>12}{'x python -c pass':>20}   ({repeats} runs each)")
+    print(f"{'command':<32}{'median ms':>12}{'x python -c pass':>20}   ({repeats} runs each)")
     for name, median in medians.items():
-        print(f"{name:<24}{1000 * median:>12.1f}{median / base:>20.2f}")
+        print(f"{name:<32}{1000 * median:>12.1f}{median / base:>20.2f}")
     return medians
 
 
