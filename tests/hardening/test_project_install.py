@@ -13,13 +13,11 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import shutil
-import subprocess
-import sys
 import venv
 from pathlib import Path
 
 import pytest
+from hardening_helpers import build_wheel, run_ok
 from reach_helpers import LOAD, TRAIN, run_python, user_project
 from scaffold_helpers import REPO
 
@@ -29,28 +27,14 @@ VISIBLE = ["tensorflow", "tf_keras", "tensorflow_model_optimization", "numpy", "
            "libcst", "click", "rich", "tomlkit", "yaml", "markupsafe"]  # fmt: skip
 
 
-def _run(*args: str | Path, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    result = subprocess.run(
-        [str(a) for a in args], cwd=cwd, capture_output=True, text=True, timeout=600
-    )
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    return result
-
-
 @pytest.fixture(scope="module")
 def environment(tmp_path_factory: pytest.TempPathFactory) -> Path:
     work = tmp_path_factory.mktemp("install")
-    source = work / "source"
-    for item in ("src", "templates"):
-        shutil.copytree(REPO / item, source / item, ignore=shutil.ignore_patterns("__pycache__"))
-    for item in ("pyproject.toml", "README.md"):
-        shutil.copy2(REPO / item, source / item)
-    _run(sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", work / "dist", source)
-    (wheel,) = (work / "dist").glob("quantizer_scaffold-*.whl")
+    wheel = build_wheel(REPO, work)
     folder = work / "venv"
     venv.create(folder, with_pip=True)
     python = folder / "bin" / "python"
-    site = Path(_run(python, "-c", "import sysconfig; print(sysconfig.get_path('purelib'))")
+    site = Path(run_ok(python, "-c", "import sysconfig; print(sysconfig.get_path('purelib'))")
                 .stdout.strip())  # fmt: skip
     dirs = []
     for name in VISIBLE:
@@ -63,8 +47,8 @@ def environment(tmp_path_factory: pytest.TempPathFactory) -> Path:
     (site / "visible_from_the_test_environment.pth").write_text(
         "".join(f"{d}\n" for d in dirs), encoding="utf-8"
     )
-    _run(python, "-m", "pip", "install", "-q", "--no-deps", wheel)
-    found = _run(python, "-c", "import quantizer_scaffold; print(quantizer_scaffold.__file__)")
+    run_ok(python, "-m", "pip", "install", "-q", "--no-deps", wheel)
+    found = run_ok(python, "-c", "import quantizer_scaffold; print(quantizer_scaffold.__file__)")
     assert found.stdout.strip().startswith(str(site))  # the wheel, not the checkout
     return folder
 
@@ -76,14 +60,14 @@ def test_an_installed_project_trains_and_reloads_through_its_entry_point(
     python = environment / "bin" / "python"
     project = user_project(tmp_path / "myproj")
     for target in ("weights", "activation"):
-        _run(scaffold, "--method", "DoReFa", "--target", target, cwd=project)
-    listed = json.loads(_run(scaffold, "list", "--json", cwd=project).stdout)
+        run_ok(scaffold, "--method", "DoReFa", "--target", target, cwd=project)
+    listed = json.loads(run_ok(scaffold, "list", "--json", cwd=project).stdout)
     assert {(m["name"], m["origin"]) for m in listed["methods"]} == {
         ("STE", "built-in"),
         ("LSQ", "built-in"),
         ("DoReFa", "project"),
     }
-    _run(python, "-m", "pip", "install", "-q", "--no-deps", project)
+    run_ok(python, "-m", "pip", "install", "-q", "--no-deps", project)
     work = tmp_path / "run"
     work.mkdir()
     trained = run_python(TRAIN.replace("REGISTER", ""), work, python=python)
