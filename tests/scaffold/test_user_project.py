@@ -194,3 +194,13 @@ def test_a_runtime_that_lacks_the_imported_modules_is_refused_before_writing(
     (line,) = result.stderr.strip().splitlines()
     assert "quantizers_infrastructure from myproj" in line and "nothing was written" in line
     assert hashes(root) == before
+
+
+def test_remove_before_any_scaffold_says_there_is_no_registry(tmp_path: Path, cli: Runner) -> None:
+    root = user_project(tmp_path / "myproj")
+    result = cli("remove", "--method", "DoReFa", cwd=root)
+    assert result.returncode == 2
+    (line,) = result.stderr.strip().splitlines()
+    assert "no registry yet" in line
+    listed = json.loads(_ok(cli("list", "--json", cwd=root)).stdout)
+    assert {m["origin"] for m in listed["methods"]} == {"built-in"}

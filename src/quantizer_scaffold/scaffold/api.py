@@ -497,6 +497,11 @@ def remove(
         space = _Workspace(project)
         config = project.config
         manifest = Manifest.parse(space.read(config.manifest_file), config.manifest_file)
+        if not config.uses_own_runtime and space.read(config.training_method_file) is None:
+            raise UsageError(
+                f"{name.enum_member} is not registered: this project has no registry yet "
+                f"({config.training_method_file}); `scaffold-quantizer list` shows what is"
+            )
         texts = registry.Registry(_registry_texts(project, space, backend))
         registered = {t for t in Target if texts.registered_keys(name, t)} | {
             Target(t) for t in manifest.targets(name.enum_member)
