@@ -123,10 +123,10 @@ def statement_key_column(statement: cst.SimpleStatementLine, node: cst.Dict) -> 
 
 def element_column(node: cst.Dict, first_key_column: int, index: int) -> int:
     """The column where ``node.elements[index]`` starts."""
+    leading = separators(node)[index] if index < len(separators(node)) else None
+    if isinstance(leading, cst.ParenthesizedWhitespace):  # on a line of its own
+        return len(leading.last_line.value)
     before = "".join(code(e) for e in node.elements[:index])
-    opening = node.lbrace.whitespace_after
-    if index == 0 and isinstance(opening, cst.ParenthesizedWhitespace):
-        return len(opening.last_line.value)
     return column_after(first_key_column, before)
 
 
