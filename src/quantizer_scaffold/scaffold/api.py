@@ -13,12 +13,12 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import registry, transaction, validate
+from . import builtin, registry, transaction, validate
 from .errors import ConflictError, UsageError
 from .manifest import Manifest, sha256
 from .naming import MethodName, QuantizationMethod, Target
+from .next_steps import next_steps
 from .project import (
-    BACKENDS,
     DEFAULT_BACKEND,
     ENUM_FILE,
     PYPROJECT,
@@ -26,7 +26,7 @@ from .project import (
     Project,
     load_project,
 )
-from .render import Rendering, module_of
+from .render import module_of
 
 ORDER = [m.value for m in QuantizationMethod]
 
@@ -314,42 +314,6 @@ def _finish(
     return report
 
 
-def _builtin_registry(project: Project, backend: str) -> registry.Registry | None:
-    """The installed runtime's own registry (read from its files, never imported), when this
-    project is a user's package that uses quantizer-scaffold's runtime."""
-    config = project.config
-    if config.uses_own_runtime or config.runtime != RUNTIME:
-        return None
-    import quantizer_scaffold
-
-    base = Path(quantizer_scaffold.__file__).resolve().parent
-    files = [base / ENUM_FILE, base / BACKENDS[backend].dispatcher]
-    try:
-        enum_text, dispatcher_text = (f.read_bytes().decode("utf-8") for f in files)
-    except OSError:
-        return None
-    return registry.Registry(
-        registry.RegistryTexts(
-            enum_text,
-            f"{RUNTIME}/{ENUM_FILE}",
-            dispatcher_text,
-            f"{RUNTIME}/{BACKENDS[backend].dispatcher}",
-        )
-    )
-
-
-def _refuse_builtin_name(project: Project, name: MethodName, backend: str) -> None:
-    builtin = _builtin_registry(project, backend)
-    for member in builtin.members if builtin else []:
-        if member.lower() == name.enum_member.lower():
-            raise ConflictError(
-                f"{name.enum_member} is quantizer-scaffold's built-in training method "
-                f"{member}: use it as it is (QATConfig(weight_training_method=TrainingMethod."
-                f"{member}) with TrainingMethod from quantizer_scaffold.qat), or choose "
-                "another --method name"
-            )
-
-
 def scaffold(
     method: str,
     target: str | Target = Target.WEIGHTS,
@@ -371,7 +335,7 @@ def scaffold(
     wanted = parse_methods(quantization_methods)
     project = load_project(Path(root) if root else None, Path(cwd) if cwd else None)
     layout = project.config.backend(backend)
-    _refuse_builtin_name(project, name, backend)
+    builtin.refuse_builtin_name(project, name, backend)
     from .render import render
 
     report = Report("scaffold", str(project.root), name.enum_member, target.value)
@@ -619,9 +583,9 @@ def list_methods(
     space = _Workspace(project)
     found: list[registry.RegisteredMethod] = []
     sources: list[tuple[registry.Registry, str, str]] = []
-    builtin = _builtin_registry(project, backend)
-    if builtin is not None:
-        sources.append((builtin, "built-in", f"{RUNTIME}.{ENUM_FILE[:-3].replace('/', '.')}"))
+    installed = builtin.builtin_registry(project, backend)
+    if installed is not None:
+        sources.append((installed, "built-in", f"{RUNTIME}.{ENUM_FILE[:-3].replace('/', '.')}"))
     has_own = space.read(config.training_method_file) is not None or config.uses_own_runtime
     if has_own:
         own = registry.Registry(_registry_texts(project, space, backend))
@@ -633,7 +597,7 @@ def list_methods(
         dispatcher = reg.texts.dispatcher_label
         dispatcher_module = (
             module_of(project, dispatcher)
-            if reg is not builtin
+            if reg is not installed
             else f"{RUNTIME}.{dispatcher.split('/', 1)[1][:-3].replace('/', '.')}"
         )
         for target in Target:
@@ -655,64 +619,3 @@ def list_methods(
                 )
             )
     return project, found
-
-
-def _shown(project: Project, path: str, cwd: Path | None) -> str:
-    """``path`` (project-relative) as the user at ``cwd`` would type it."""
-    here = (cwd or Path.cwd()).resolve()
-    target = project.path(path).resolve()
-    try:
-        return target.relative_to(here).as_posix()
-    except ValueError:
-        return str(target)
-
-
-def _python(cwd: Path | None) -> str:
-    """How to call the interpreter that runs this tool: ``python`` if that is the one on
-    PATH, else its path (a venv that is not activated, as in the quick start)."""
-    import os
-    import shutil
-    import sys
-
-    here = (cwd or Path.cwd()).resolve()
-    executable = Path(sys.executable)
-    on_path = shutil.which("python")
-    if on_path and os.path.abspath(on_path) == os.path.abspath(executable):
-        return "python"
-    try:
-        return executable.relative_to(here).as_posix()
-    except ValueError:
-        return str(executable)
-
-
-def next_steps(
-    project: Project, rendering: Rendering, cwd: Path | None, report: Report
-) -> list[str]:
-    """What to do after scaffolding, as commands that work in this environment."""
-    import importlib.util
-
-    python = _python(cwd)
-    inside_git = any((folder / ".git").exists() for folder in (project.root, *project.root.parents))
-    math = f"put your math in {_shown(project, rendering.training_file, cwd)} (__call__)"
-    if rendering.inferable_file in rendering.files:
-        inferable = _shown(project, rendering.inferable_file, cwd)
-        math += f" and, if the grid changes, quantize() in {inferable}"
-    steps = [
-        "review the changes: git status && git diff"
-        if inside_git
-        else "review the files listed above (CREATE: new, UPDATE: changed)",
-        math,
-    ]
-    if report.registry_created:
-        steps.append(
-            f"install your project so quantizer-scaffold finds its registry: {python} -m pip "
-            f"install -e {_shown(project, '.', cwd)}"
-        )
-    missing = [m for m in ("pytest", "tensorflow") if importlib.util.find_spec(m) is None]
-    if missing:
-        extra = ["pytest"] if "pytest" in missing else []
-        extra += ["'quantizer-scaffold[tensorflow]'"] if "tensorflow" in missing else []
-        steps.append(f"install what the tests need: {python} -m pip install {' '.join(extra)}")
-    test_file = _shown(project, rendering.test_file, cwd)
-    steps.append(f"run the generated tests: {python} -m pytest {test_file}")
-    return steps

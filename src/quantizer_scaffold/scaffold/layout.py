@@ -47,12 +47,6 @@ def column_after(start: int, text: str) -> int:
     return len(text) - text.rfind("\n") - 1 if "\n" in text else start + len(text)
 
 
-def file_unit(module: cst.Module) -> str:
-    """The indentation unit libcst found in the file (its first indented block), else 4 spaces."""
-    unit = module.default_indent
-    return unit if unit and unit.strip() == "" else "    "
-
-
 # --------------------------------------------------------------------------- dict shapes
 
 
