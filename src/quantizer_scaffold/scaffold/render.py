@@ -66,9 +66,6 @@ def builtin_template_dir() -> Path:
     )
 
 
-template_dir = builtin_template_dir  # the name earlier versions exported
-
-
 def project_template_dir(project: Project, backend: str) -> Path:
     """The project's own templates for ``backend`` if it names a folder, else the built-in ones."""
     configured = project.config.templates_for(backend)
