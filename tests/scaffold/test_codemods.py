@@ -284,3 +284,21 @@ def test_only_module_level_registry_statements_are_edited() -> None:
     assert "    METHOD2WEIGHTQUANTIZER = {}\n    return" in result.dispatcher_text
     assert "class Tables:\n    METHOD2ACTQUANTIZER = {}\n" in result.dispatcher_text
     assert "    TrainingMethod.MyMethod: {" in result.dispatcher_text.split("def ")[-1]
+
+
+def test_a_byte_order_mark_in_the_dispatcher_stays() -> None:
+    dispatcher = (
+        "\ufefffrom pkg.common import QuantizationMethod, TrainingMethod\n"
+        "from pkg.ste import STEWeightQuantizer\n\n"
+        "METHOD2WEIGHTQUANTIZER = {\n"
+        "    TrainingMethod.STE: {QuantizationMethod.SYMMETRIC: STEWeightQuantizer},\n}\n"
+        "METHOD2ACTQUANTIZER = {}\n"
+    )
+    added = _register(_texts(dispatcher), Target.WEIGHTS, ["symmetric"])
+    assert added.dispatcher_text.startswith("\ufeff")
+    assert "TrainingMethod.MyMethod: {" in added.dispatcher_text
+    modules = {Target.WEIGHTS: MODULE, Target.ACTIVATION: ACT_MODULE}
+    undone = registry.unregister(
+        _texts(added.dispatcher_text, added.enum_text), NAME, [Target.WEIGHTS], modules, True
+    )
+    assert undone.dispatcher_text == dispatcher

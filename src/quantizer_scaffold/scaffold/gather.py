@@ -239,8 +239,8 @@ class DispatcherFile:
     def __init__(self, text: str, label: str, dict_names: Sequence[str]) -> None:
         self.text = text
         self.label = label
-        try:
-            tree = ast.parse(text)
+        try:  # a byte-order mark stays in the text (first line) but is no Python
+            tree = ast.parse(text.removeprefix("\ufeff"))
         except SyntaxError as error:
             raise RegistryError(
                 f"{label} has a syntax error at line {error.lineno}: {error.msg}; fix it first"

@@ -17,13 +17,16 @@ from .errors import ScaffoldError, UsageError
 
 _MODULE_NAMES = {"__name__", "__file__", "__doc__", "__spec__", "__loader__", "__package__"}
 
+
 # one parse per text and run, however many checks read it (a registry can be 500 kB)
-parse = functools.lru_cache(maxsize=32)(ast.parse)
+@functools.lru_cache(maxsize=32)
+def parse(text: str) -> ast.Module:
+    return ast.parse(text.removeprefix("\ufeff"))  # a byte-order mark is not Python
 
 
 def compiles(path: str, text: str) -> None:
     try:
-        compile(text, path, "exec", dont_inherit=True)
+        compile(text.removeprefix("\ufeff"), path, "exec", dont_inherit=True)
     except SyntaxError as error:
         raise ScaffoldError(
             f"the new {path} would not compile (line {error.lineno}: {error.msg}); "
@@ -33,7 +36,7 @@ def compiles(path: str, text: str) -> None:
 
 def unresolved_names(path: str, text: str) -> list[str]:
     """Global names that ``text`` reads but never binds (empty if it uses ``import *``)."""
-    top = symtable.symtable(text, path, "exec")
+    top = symtable.symtable(text.removeprefix("\ufeff"), path, "exec")
     bound = {s.get_name() for s in top.get_symbols() if s.is_assigned() or s.is_imported()}
     bound |= {s.get_name() for s in top.get_symbols() if s.is_namespace()}
     if "*" in bound:
