@@ -119,7 +119,11 @@ class Registry:
         statement, _ = self.table(target)
         module = self.dispatcher.statement_module(statement)
         model = gather.gather_dict(module, target.dispatcher)
-        assert model is not None
+        if model is None:  # e.g. ``X = {...}; Y = 1``: two statements on its lines
+            raise RegistryError(
+                f"{self.texts.dispatcher_label}: {target.dispatcher} = {{...}} shares its lines "
+                "with another statement; give it lines of its own"
+            )
         return statement, module, model
 
 
