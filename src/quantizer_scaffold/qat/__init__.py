@@ -13,6 +13,7 @@ from typing import Any
 from ..quantizers_infrastructure.common.constants import QuantizationMethod
 from ..quantizers_infrastructure.common.dependencies import require_keras_runtime
 from ..quantizers_infrastructure.common.lazy_exports import lazy_exports
+from .common.dispatchers import register_dispatcher
 from .common.qat_config import QATConfig, TrainingMethod
 
 _LAZY_EXPORTS = {
@@ -21,7 +22,14 @@ _LAZY_EXPORTS = {
     "TfmotQuantizeConfig": ("quantizer_scaffold.qat.keras.tfmot_adapter", require_keras_runtime),
 }
 
-__all__ = ["QATConfig", "TrainingMethod", "qat_finalize", "qat_init", *_LAZY_EXPORTS]
+__all__ = [
+    "QATConfig",
+    "TrainingMethod",
+    "qat_finalize",
+    "qat_init",
+    "register_dispatcher",
+    *_LAZY_EXPORTS,
+]
 
 
 def qat_init(

@@ -8,9 +8,11 @@ deep inside Keras.
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import zipfile
+from collections.abc import Iterable
 
 from .frameworks import KERAS2, KERAS3, KerasMismatchError
 
@@ -51,3 +53,14 @@ def check_saved_keras(path: str, expected: str) -> None:
             f"{path!r} was saved by {saved_by} (keras_version {version}): load it with "
             f"{_LOADER[saved_by]}"
         )
+
+
+def import_quantizer_modules(modules: Iterable[str], backend: str) -> None:
+    """Import the modules that register quantizer classes for loading (cheap after the first
+    call): the library's, and every installed project's dispatcher of ``backend`` (found by
+    its ``quantizer_scaffold.dispatchers`` entry point)."""
+    for module in modules:
+        importlib.import_module(module)
+    from quantizer_scaffold.qat.common.dispatchers import import_dispatchers
+
+    import_dispatchers(backend)

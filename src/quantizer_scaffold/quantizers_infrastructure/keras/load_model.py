@@ -1,21 +1,21 @@
 """``load_quantized_model``: load a saved quantized Keras model with every registered quantizer.
 
-The built-in inferable quantizers, the wrapper and, through the QAT dispatcher, every
+The built-in inferable quantizers, the wrapper and, through the QAT dispatchers, every
 built-in and scaffolded trainable quantizer register themselves when their modules are
-imported; this module imports them before loading. Keras' safe mode stays on for every
-format, so a model file cannot run arbitrary Python code (``lambda`` bytecode is refused).
+imported; this module imports them before loading, including the dispatchers of installed
+projects (their ``quantizer_scaffold.dispatchers`` entry points). Keras' safe mode stays on
+for every format, so a model file cannot run arbitrary Python code (``lambda`` bytecode is refused).
 Loading runs inside tfmot's ``quantize_scope`` too, so models built with tfmot's
 ``quantize_apply`` (and our ``TfmotQuantizeConfig``) load the same way.
 """
 
 from __future__ import annotations
 
-import importlib
 import os
 from typing import Any
 
 from ..common.frameworks import KERAS2
-from ..common.saved_models import check_saved_keras
+from ..common.saved_models import check_saved_keras, import_quantizer_modules
 from .compat import keras, safe_mode_scope, tfmot
 
 # importing these modules registers every quantizer class the project ships
@@ -28,9 +28,8 @@ _REGISTERING_MODULES = (
 
 
 def import_registered_quantizers() -> None:
-    """Import the modules that register the project's quantizers (cheap after the first call)."""
-    for module in _REGISTERING_MODULES:
-        importlib.import_module(module)
+    """Import the modules that register the Keras 2 quantizer classes, installed projects' too."""
+    import_quantizer_modules(_REGISTERING_MODULES, "keras")
 
 
 def load_quantized_model(

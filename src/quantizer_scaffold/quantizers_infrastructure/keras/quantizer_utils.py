@@ -1,4 +1,4 @@
-"""The quantization math for every Keras 2 quantizer (the grids: ``common/grid_math.py``).
+"""The quantization math of docs/DESIGN.md for every Keras 2 quantizer (``common/grid_math.py``).
 
 Inferable, built-in STE and scaffolded quantizers all call these functions, so a trainable
 quantizer and its inferable counterpart cannot drift apart.

@@ -1,19 +1,19 @@
 """``load_quantized_model`` for Keras 3: load a ``.keras`` file saved with quantizers.
 
-The built-in inferable quantizers, the wrapper and, through the Keras 3 QAT dispatcher, every
-built-in trainable quantizer register themselves when their modules are imported; this module
-imports them before loading. Keras' safe mode stays on, so a model file cannot run arbitrary
-Python code (``lambda`` bytecode is refused).
+The built-in inferable quantizers, the wrapper and, through the Keras 3 QAT dispatchers, every
+built-in and project trainable quantizer register themselves when their modules are imported;
+this module imports them before loading, including the ``keras3`` dispatchers of installed
+projects (their ``quantizer_scaffold.dispatchers`` entry points). Keras' safe mode stays on,
+so a model file cannot run arbitrary Python code (``lambda`` bytecode is refused).
 """
 
 from __future__ import annotations
 
-import importlib
 import os
 from typing import Any
 
 from ..common.frameworks import KERAS3
-from ..common.saved_models import check_saved_keras
+from ..common.saved_models import check_saved_keras, import_quantizer_modules
 from .compat import keras
 
 # importing these modules registers every Keras 3 quantizer class the project ships
@@ -25,9 +25,8 @@ _REGISTERING_MODULES = (
 
 
 def import_registered_quantizers() -> None:
-    """Import the modules that register the project's quantizers (cheap after the first call)."""
-    for module in _REGISTERING_MODULES:
-        importlib.import_module(module)
+    """Import the modules that register the Keras 3 quantizer classes, installed projects' too."""
+    import_quantizer_modules(_REGISTERING_MODULES, "keras3")
 
 
 def load_quantized_model(

@@ -1,14 +1,17 @@
-"""Which Keras 3 trainable quantizer class serves each training method and quantization method.
+"""Which Keras 3 trainable quantizer class serves each built-in training method and grid.
 
 The keys are the one ``TrainingMethod`` shared with the Keras 2 dispatcher
 (``qat/keras/quantizer/quantization_dispatcher_builder.py``); a method may be registered for
-one back end or both. Keep the two dictionaries declarative.
+one back end or both. Keep the two dictionaries declarative. A user project's Keras 3 methods
+live in the project's own ``keras3`` dispatcher, found by the same lookup.
 """
 
 from __future__ import annotations
 
+from enum import Enum
+
 from quantizer_scaffold import quantizers_infrastructure as qi
-from quantizer_scaffold.qat.common.dispatch import lookup_trainable_quantizer
+from quantizer_scaffold.qat.common import dispatchers
 from quantizer_scaffold.qat.common.qat_config import TrainingMethod
 from quantizer_scaffold.qat.keras3.quantizer.lsq.activations_training_quantizer import (
     LSQActivationsTrainingQuantizer,
@@ -49,19 +52,15 @@ METHOD2ACTQUANTIZER = {
 
 
 def get_trainable_quantizer_class(
-    training_method: TrainingMethod,
+    training_method: Enum,
     quantization_method: qi.QuantizationMethod,
     quantization_target: qi.QuantizationTarget,
 ) -> type:
-    """The Keras 3 trainable quantizer class registered for this method pair and target."""
-    return lookup_trainable_quantizer(
-        METHOD2WEIGHTQUANTIZER,
-        METHOD2ACTQUANTIZER,
-        training_method,
-        quantization_method,
-        quantization_target,
-        remedy=(
-            "for Keras 3, add the class to the dictionaries in "
-            "quantizer_scaffold/qat/keras3/quantizer/quantization_dispatcher_builder.py"
-        ),
+    """The Keras 3 trainable quantizer class for this method pair and target.
+
+    ``training_method`` is a member of this library's ``TrainingMethod`` or of a project's
+    own (found through its ``keras3`` dispatcher: ``quantizer_scaffold.qat.common.dispatchers``).
+    """
+    return dispatchers.get_trainable_quantizer_class(
+        training_method, quantization_method, quantization_target, backend="keras3"
     )

@@ -21,15 +21,15 @@ from typing import Any
 import numpy as np
 
 from quantizer_scaffold.qat.common.lsq import integer_bounds, threshold_per_step
-from quantizer_scaffold.qat.common.quantizer_parameters import tensor_layout
-from quantizer_scaffold.qat.keras3.quantizer.quantizer_variables import (
+from quantizer_scaffold.quantizers_infrastructure import keras3 as qi3
+from quantizer_scaffold.quantizers_infrastructure.common.quantizer_parameters import tensor_layout
+from quantizer_scaffold.quantizers_infrastructure.keras3 import quantizer_utils
+from quantizer_scaffold.quantizers_infrastructure.keras3.compat import keras, ops
+from quantizer_scaffold.quantizers_infrastructure.keras3.quantizer_variables import (
     add_fixed_variable,
     add_variable,
     as_list,
 )
-from quantizer_scaffold.quantizers_infrastructure import keras3 as qi3
-from quantizer_scaffold.quantizers_infrastructure.keras3 import quantizer_utils
-from quantizer_scaffold.quantizers_infrastructure.keras3.compat import keras, ops
 
 from .step_size import gradient_scale, lsq_quantize
 

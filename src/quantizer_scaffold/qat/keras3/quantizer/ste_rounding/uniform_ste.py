@@ -12,14 +12,14 @@ from typing import Any
 
 import numpy as np
 
-from quantizer_scaffold.qat.common.quantizer_parameters import tensor_layout
-from quantizer_scaffold.qat.keras3.quantizer.quantizer_variables import (
+from quantizer_scaffold.quantizers_infrastructure import keras3 as qi3
+from quantizer_scaffold.quantizers_infrastructure.common.quantizer_parameters import tensor_layout
+from quantizer_scaffold.quantizers_infrastructure.keras3 import quantizer_utils
+from quantizer_scaffold.quantizers_infrastructure.keras3.compat import keras
+from quantizer_scaffold.quantizers_infrastructure.keras3.quantizer_variables import (
     add_fixed_variable,
     as_list,
 )
-from quantizer_scaffold.quantizers_infrastructure import keras3 as qi3
-from quantizer_scaffold.quantizers_infrastructure.keras3 import quantizer_utils
-from quantizer_scaffold.quantizers_infrastructure.keras3.compat import keras
 
 
 @qi3.register_quantizer

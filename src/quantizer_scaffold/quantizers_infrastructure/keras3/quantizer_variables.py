@@ -2,7 +2,7 @@
 
 Fixed thresholds and ranges are non-trainable variables: saved with the model and changed
 only by assignment (calibration). Their layout (per channel or per tensor) comes from
-``qat/common/quantizer_parameters.py``.
+``common/quantizer_parameters.py``.
 """
 
 from __future__ import annotations
@@ -11,9 +11,9 @@ from typing import Any
 
 import numpy as np
 
-from quantizer_scaffold.qat.common.quantizer_parameters import as_float_list
-from quantizer_scaffold.quantizers_infrastructure.keras3 import quantizer_utils
-from quantizer_scaffold.quantizers_infrastructure.keras3.compat import keras
+from ..common.quantizer_parameters import as_float_list
+from . import quantizer_utils
+from .compat import keras
 
 
 def add_variable(layer: keras.layers.Layer, name: str, value: Any, trainable: bool) -> Any:

@@ -11,8 +11,8 @@ from typing import Any
 
 import numpy as np
 
-from quantizer_scaffold.qat.common.quantizer_parameters import channel_values
-from quantizer_scaffold.quantizers_infrastructure.keras.compat import keras, tf
+from ..common.quantizer_parameters import channel_values
+from .compat import keras, tf
 
 __all__ = ["add_fixed_variable", "as_list", "channel_values"]
 
