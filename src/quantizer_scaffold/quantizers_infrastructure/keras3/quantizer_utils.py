@@ -69,8 +69,9 @@ def symmetric_quantize(x: Any, threshold: Any, n_bits: int, signed: bool = True)
     ``threshold`` is a scalar or already broadcastable against ``x`` (``channel_broadcast``).
     """
     x = as_tensor(x)
-    low, high = grid_math.symmetric_bounds(ops.cast(threshold, x.dtype), n_bits, signed)
-    return fake_quant(x, low, high, n_bits)
+    threshold = ops.cast(threshold, x.dtype)
+    low, high = grid_math.symmetric_bounds(threshold, n_bits, signed)
+    return fake_quant(x, low, high, n_bits, grid_math.symmetric_step(threshold, n_bits, signed))
 
 
 def uniform_quantize(x: Any, range_min: Any, range_max: Any, n_bits: int) -> Any:
@@ -80,17 +81,23 @@ def uniform_quantize(x: Any, range_min: Any, range_max: Any, n_bits: int) -> Any
     return fake_quant(x, ops.cast(low, x.dtype), ops.cast(high, x.dtype), n_bits)
 
 
-def fake_quant(x: Any, low: Any, high: Any, n_bits: int) -> Any:
-    """Quantize ``x`` to the 2^n levels spanning [low, high] (zero on the grid), STE gradient."""
+def fake_quant(x: Any, low: Any, high: Any, n_bits: int, scale: Any = None) -> Any:
+    """Quantize ``x`` to the 2^n levels spanning [low, high] (zero on the grid), STE gradient.
+
+    ``scale`` is the step when it is known exactly (the symmetric grids' ``delta``); by default
+    ``(high - low) / (2^n - 1)``.
+    """
     x = as_tensor(x)
     low = ops.cast(low, x.dtype)
     high = ops.cast(high, x.dtype)
+    if scale is None:
+        scale = (high - low) / float(2**n_bits - 1)
 
     @ops.custom_gradient
-    def quantize(x: Any, low: Any, high: Any) -> Any:
+    def quantize(x: Any, low: Any, high: Any, scale: Any) -> Any:
         clipped = ops.clip(x, low, high)
 
-        def gradient(*args: Any, upstream: Any = None) -> tuple[Any, Any, Any]:
+        def gradient(*args: Any, upstream: Any = None) -> tuple[Any, Any, Any, Any]:
             if upstream is None:  # the TensorFlow back end passes it positionally
                 (upstream,) = args
             inside = ops.equal(clipped, x)  # x within [low, high]: the clip left it alone
@@ -102,11 +109,12 @@ def fake_quant(x: Any, low: Any, high: Any, n_bits: int) -> Any:
                 ops.where(inside, upstream, 0.0),
                 sum_to_shape(below, tuple(low.shape)),
                 sum_to_shape(above, tuple(high.shape)),
+                ops.zeros_like(scale),  # the step follows the bounds: their gradients carry it
             )
 
-        return grid_math.quantize_clipped(ops, clipped, low, high, n_bits), gradient
+        return grid_math.quantize_clipped(ops, clipped, low, high, n_bits, scale), gradient
 
-    return quantize(x, low, high)
+    return quantize(x, low, high, ops.cast(scale, x.dtype))
 
 
 def sum_to_shape(values: Any, shape: tuple[int, ...]) -> Any:

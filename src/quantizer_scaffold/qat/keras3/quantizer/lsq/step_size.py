@@ -37,9 +37,11 @@ def lsq_quantize(x: Any, step: Any, num_bits: int, signed: bool, step_gradient_s
 
     @ops.custom_gradient
     def quantize(x: Any, step: Any) -> Any:
-        low, high = grid_math.symmetric_bounds(step * per_step, num_bits, signed)
+        threshold = step * per_step
+        low, high = grid_math.symmetric_bounds(threshold, num_bits, signed)
         clipped = ops.clip(x, low, high)
-        quantized = grid_math.quantize_clipped(ops, clipped, low, high, num_bits)
+        delta = grid_math.symmetric_step(threshold, num_bits, signed)  # = step, exactly
+        quantized = grid_math.quantize_clipped(ops, clipped, low, high, num_bits, delta)
 
         def gradient(*args: Any, upstream: Any = None) -> tuple[Any, Any]:
             if upstream is None:  # the TensorFlow back end passes it positionally
