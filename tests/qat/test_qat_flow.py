@@ -98,7 +98,7 @@ def test_quantized_kernels_have_at_most_2_to_the_n_values_per_channel_on_the_gri
     model, _, _ = trained
     for wrapper in wrappers(model):
         quantizer = wrapper.weights_quantizers["kernel"]
-        quantized = quantizer(wrapper.layer.kernel).numpy()
+        quantized = quantizer(wrapper.layer.kernel, False).numpy()
         channels = quantized.reshape(-1, quantized.shape[-1])
         thresholds = np.asarray(quantizer.convert2inferable().threshold)
         for channel, threshold in zip(channels.T, thresholds, strict=True):
@@ -162,7 +162,7 @@ def test_every_method_pair_initializes_and_finalizes_equal(
         qi.QuantizationTarget.Weights, weights_method
     )
     assert type(conv.weights_quantizers["kernel"].convert2inferable()) is expected_weights
-    assert conv.weights_quantizers["kernel"].per_channel is per_channel
+    assert (conv.weights_quantizers["kernel"].channel_axis is not None) is per_channel
     finalized = qat_finalize(qat_model)
     np.testing.assert_allclose(
         finalized(data[0]).numpy(), qat_model(data[0], training=False).numpy(), atol=1e-6

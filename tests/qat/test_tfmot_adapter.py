@@ -86,7 +86,7 @@ def test_the_quantized_kernel_is_on_the_grid_and_is_what_the_layer_uses(trained,
     probe = keras.Model(model.inputs, [wrapper.input, wrapper.output])
     layer_input, layer_output = probe(data[0][:8], training=False)
     conv = tf.nn.conv2d(layer_input, quantized, strides=1, padding="VALID") + wrapper.layer.bias
-    expected = wrapper.quantize_config.activation_quantizer.quantizer(tf.nn.relu(conv))
+    expected = wrapper.quantize_config.activation_quantizer.quantizer(tf.nn.relu(conv), False)
     np.testing.assert_allclose(layer_output.numpy(), expected.numpy(), atol=1e-5)
 
 

@@ -12,33 +12,35 @@ from scaffold_helpers import REPO, copy_project, run_cli
 
 from quantizer_scaffold.scaffold import examples
 
+# one of each parameter kind: fixed and calibrated (the default), none, learned
+SCAFFOLDS = {
+    "the seed's weights example": ["--method", "MyTrainingMethod", "--target", "weights"],
+    "a three-grid activation pair": (
+        "-m my-training-method -t activation -q symmetric -q power_of_two -q uniform".split()
+    ),
+    "parameter-free weights": ["-m", "ParameterFree", "-t", "weights", "--param", "none"],
+    "learned activation parameters": (
+        "-m Learned -t activation -q uniform -p lo=fixed:range_min -p alpha=learned:threshold"
+    ).split(),
+    "learned weights parameters": (
+        "-m LearnedWeights -t weights -q power_of_two -p scale=learned:0.5:per-tensor".split()
+    ),
+}
+PACKAGES = ["my_training_method", "parameter_free", "learned", "learned_weights"]
+
 
 @pytest.fixture(scope="session")
 def scaffolded(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A project with the seed's weights example and a three-method activation quantizer."""
+    """A project with one scaffold of each parameter kind (see SCAFFOLDS)."""
     project = copy_project(tmp_path_factory.mktemp("scaffolded"))
-    for args in (
-        ["--method", "MyTrainingMethod", "--target", "weights"],
-        [
-            "-m",
-            "my-training-method",
-            "-t",
-            "activation",
-            "-q",
-            "symmetric",
-            "-q",
-            "power_of_two",
-            "-q",
-            "uniform",
-        ],
-    ):
+    for args in SCAFFOLDS.values():
         result = run_cli(*args, cwd=project)
         assert result.returncode == 0, result.stderr
     return project
 
 
 def test_generated_contract_tests_pass(scaffolded: Path) -> None:
-    """One TensorFlow subprocess runs both generated test modules, against the copy's code."""
+    """One TensorFlow subprocess runs every generated test module, against the copy's code."""
     env = {**os.environ, "PYTHONPATH": str(scaffolded / "src")}
     result = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/generated"],
@@ -53,7 +55,8 @@ def test_generated_contract_tests_pass(scaffolded: Path) -> None:
 
 
 def test_generated_code_is_ruff_clean(scaffolded: Path) -> None:
-    paths = ["src/quantizer_scaffold/qat/keras/quantizer/my_training_method", "tests/generated"]
+    paths = [f"src/quantizer_scaffold/qat/keras/quantizer/{name}" for name in PACKAGES]
+    paths.append("tests/generated")
     ruff = [sys.executable, "-m", "ruff"]
     for command in (["check", "--no-cache", *paths], ["format", "--no-cache", "--check", *paths]):
         result = subprocess.run([*ruff, *command], cwd=scaffolded, capture_output=True, text=True)

@@ -17,6 +17,7 @@ from . import registry, transaction, validate
 from .errors import ConflictError, UsageError
 from .manifest import Manifest, sha256
 from .naming import MethodName, QuantizationMethod, Target
+from .parameters import declared_parameters
 from .project import Project, load_project
 
 ORDER = [m.value for m in QuantizationMethod]
@@ -217,11 +218,18 @@ def scaffold(
     dry_run: bool = False,
     check: bool = False,
     force: bool = False,
+    parameters: Sequence[str] = (),
 ) -> Report:
-    """Render and register a trainable + inferable quantizer pair and its tests."""
+    """Render and register a trainable + inferable quantizer pair and its tests.
+
+    ``parameters`` are ``--param`` declarations (see ``parameters.py``); none: the grids' own
+    fixed, calibrated parameters.
+    """
     name = MethodName.parse(method)
     target = parse_target(target)
     wanted = parse_methods(quantization_methods)
+    weights = target is Target.WEIGHTS
+    declared_parameters(parameters, wanted, weights)  # bad input fails before anything is read
     project = load_project(Path(root) if root else None, Path(cwd) if cwd else None)
     from .render import render
 
@@ -233,7 +241,8 @@ def scaffold(
         texts = _registry_texts(project, space)
         present = registry.registered_keys(texts, name, target)
         methods = [m for m in ORDER if m in set(wanted) | set(present)]
-        rendering = render(project, name, target, methods)
+        declared = declared_parameters(parameters, methods, weights)
+        rendering = render(project, name, target, methods, declared)
         clash = f"{config.quantizers_dir}/{name.package}.py"
         if space.read(clash) is not None:
             raise ConflictError(

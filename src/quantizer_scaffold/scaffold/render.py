@@ -14,6 +14,7 @@ from pathlib import Path, PurePosixPath
 from .. import __version__
 from .errors import ScaffoldError
 from .naming import MethodName, Target
+from .parameters import DeclaredParameter, roles
 from .project import Project
 
 PACKAGE_DIR = "package"
@@ -51,7 +52,11 @@ class Rendering:
 
 
 def context(
-    project: Project, name: MethodName, target: Target, methods: Sequence[str]
+    project: Project,
+    name: MethodName,
+    target: Target,
+    methods: Sequence[str],
+    parameters: Sequence[DeclaredParameter],
 ) -> dict[str, object]:
     """The template variables; every name comes from ``name`` (see naming.py)."""
     config = project.config
@@ -63,6 +68,10 @@ def context(
         "target_word": target.word,
         "qi_target": target.qi_name,
         "quantization_methods": ",".join(methods),
+        "parameters": {
+            "declared": [p.to_context() for p in parameters],
+            "roles": roles(parameters, methods),
+        },
         "package": config.package,
         "quantizers_module": config.module_of(package_dir),
         "training_method_module": module_of(project, config.training_method_file),
@@ -108,10 +117,16 @@ def _is_cache(relative: Path) -> bool:
     return "__pycache__" in relative.parts or relative.suffix in {".pyc", ".pyo"}
 
 
-def render(project: Project, name: MethodName, target: Target, methods: Sequence[str]) -> Rendering:
+def render(
+    project: Project,
+    name: MethodName,
+    target: Target,
+    methods: Sequence[str],
+    parameters: Sequence[DeclaredParameter],
+) -> Rendering:
     """The files of one run, at their places in the project."""
     config = project.config
-    variables = context(project, name, target, methods)
+    variables = context(project, name, target, methods, parameters)
     package_dir = f"{config.quantizers_dir}/{name.package}"
     files: dict[str, str] = {}
     for staged, text in render_files(variables).items():
