@@ -16,6 +16,7 @@ class TrainingMethod(Enum):
 
     STE = 0
     LSQ = 1
+    PACT = 2
 
 
 @dataclass

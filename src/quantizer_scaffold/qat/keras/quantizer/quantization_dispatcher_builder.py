@@ -13,6 +13,9 @@ from quantizer_scaffold.qat.keras.quantizer.lsq.activations_training_quantizer i
 from quantizer_scaffold.qat.keras.quantizer.lsq.weights_training_quantizer import (
     LSQWeightsTrainingQuantizer,
 )
+from quantizer_scaffold.qat.keras.quantizer.pact.activations_training_quantizer import (
+    PACTActivationsTrainingQuantizer,
+)
 from quantizer_scaffold.qat.keras.quantizer.ste_rounding.symmetric_ste import (
     STEActivationQuantizer,
     STEWeightQuantizer,
@@ -41,6 +44,9 @@ METHOD2ACTQUANTIZER = {
     },
     TrainingMethod.LSQ: {
         qi.QuantizationMethod.SYMMETRIC: LSQActivationsTrainingQuantizer,
+    },
+    TrainingMethod.PACT: {
+        qi.QuantizationMethod.SYMMETRIC: PACTActivationsTrainingQuantizer,
     },
 }
 
