@@ -7,6 +7,9 @@ from __future__ import annotations
 
 from quantizer_scaffold import quantizers_infrastructure as qi
 from quantizer_scaffold.qat.common.qat_config import TrainingMethod
+from quantizer_scaffold.qat.keras.quantizer.do_re_fa.weights_training_quantizer import (
+    DoReFaWeightsTrainingQuantizer,
+)
 from quantizer_scaffold.qat.keras.quantizer.lsq.activations_training_quantizer import (
     LSQActivationsTrainingQuantizer,
 )
@@ -33,6 +36,9 @@ METHOD2WEIGHTQUANTIZER = {
     },
     TrainingMethod.LSQ: {
         qi.QuantizationMethod.SYMMETRIC: LSQWeightsTrainingQuantizer,
+    },
+    TrainingMethod.DoReFa: {
+        qi.QuantizationMethod.SYMMETRIC: DoReFaWeightsTrainingQuantizer,
     },
 }
 
