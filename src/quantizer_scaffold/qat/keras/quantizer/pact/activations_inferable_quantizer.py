@@ -1,9 +1,14 @@
 """PACT: the inferable activation quantizer, deployed after training.
 
-``PARAMETERS`` declares the quantizer's parameters, the one place to add, remove or change
-one: the trainable quantizer creates them as variables, this quantizer takes them as
-arguments, and the contract tests check both. ``quantize`` is the math that training (in
-inference mode) and deployment share; ``grid`` describes the values it outputs.
+PACT (Choi et al., "PACT: Parameterized Clipping Activation for Quantized Neural Networks",
+2018) clips activations at a learned ``alpha`` and quantizes ``[0, alpha]`` uniformly:
+``y = clip(x, 0, alpha)``, ``y_q = round(y / s) * s`` with ``s = alpha / (2^b - 1)``. For signed
+activations (a layer without ReLU, e.g. logits) it clips to ``[-alpha, alpha]`` on the
+narrow symmetric grid ``s = alpha / (2^(b-1) - 1)``, levels ``-(2^(b-1) - 1) .. 2^(b-1) - 1``.
+Either way 0 and ``alpha`` are on the grid, whose zero point is 0 (an int8 tensor holds it).
+
+``PARAMETERS`` declares ``alpha``; ``quantize`` is the math that training (in inference
+mode) and deployment share; ``grid`` describes the values it outputs.
 """
 
 from __future__ import annotations
@@ -25,6 +30,48 @@ PARAMETERS = qi.ParameterSpec(
 )
 
 
+def integer_bounds(num_bits: int, signed: bool) -> tuple[int, int]:
+    """``(qmin, qmax)``: ``(0, 2^b - 1)`` unsigned, ``(-(2^(b-1) - 1), 2^(b-1) - 1)`` signed."""
+    if not signed:
+        return 0, 2**num_bits - 1
+    if num_bits < 2:
+        raise ValueError(
+            "signed PACT needs at least 2 bits (1 bit leaves only 0 on [-alpha, alpha]): "
+            "use num_bits >= 2, or an unsigned config (is_signed=False)"
+        )
+    return -(2 ** (num_bits - 1) - 1), 2 ** (num_bits - 1) - 1
+
+
+def pact(x: tf.Tensor, alpha: tf.Tensor, num_bits: int, signed: bool) -> tf.Tensor:
+    """``round(clip(x, qmin * s, alpha) / s) * s`` with ``s = alpha / qmax``; PACT's gradients.
+
+    The paper's gradients, with the straight-through estimator for the rounding:
+    ``dy_q/dx = 1`` on ``[qmin * s, alpha)`` and 0 elsewhere; ``dy_q/dalpha = 1`` where
+    ``x >= alpha``, ``-1`` where ``x <= -alpha`` (signed only), 0 in between.
+    """
+    qmin, qmax = integer_bounds(num_bits, signed)
+
+    @tf.custom_gradient
+    def clip_and_quantize(x: tf.Tensor, alpha: tf.Tensor) -> Any:
+        step = alpha / float(qmax)
+        low = -alpha if signed else tf.zeros_like(alpha)
+        clipped = tf.minimum(tf.maximum(x, low), alpha)
+        quantized = quantizer_utils.round_half_up(clipped / step) * step
+
+        def gradient(upstream: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+            above = x >= alpha
+            below = x <= low if signed else tf.zeros_like(above)
+            inside = tf.logical_and(x >= low, tf.logical_not(above))
+            to_alpha = tf.reduce_sum(tf.where(above, upstream, 0.0)) - tf.reduce_sum(
+                tf.where(below, upstream, 0.0)
+            )
+            return tf.where(inside, upstream, 0.0), tf.reshape(to_alpha, tf.shape(alpha))
+
+        return quantized, gradient
+
+    return clip_and_quantize(x, alpha)
+
+
 def quantize(
     inputs: tf.Tensor,
     method: qi.QuantizationMethod,
@@ -32,19 +79,14 @@ def quantize(
     parameters: dict[str, Any],
     signed: bool,
 ) -> tf.Tensor:
-    """Quantize ``inputs`` on the grid of ``method``, with a straight-through gradient.
+    """PACT on ``[0, alpha]`` (``[-alpha, alpha]`` if signed); the same in training and inference.
 
-    Your training method's grid goes here: the trainable quantizer (in inference) and the
-    inferable quantizer both call this function, so they stay equal. ``parameters`` holds the
-    value of each name in ``PARAMETERS``: variables while training, lists of floats once
+    The trainable quantizer and the inferable quantizer both call this function, so they stay
+    equal. ``parameters`` holds ``alpha``: a variable while training, a list of floats once
     deployed.
     """
-
-    def along_channels(values: Any) -> tf.Tensor:
-        return tf.reshape(tf.cast(values, inputs.dtype), [])
-
-    threshold = along_channels(parameters["alpha"])
-    return quantizer_utils.symmetric_quantize(inputs, threshold, num_bits, signed=signed)
+    alpha = tf.reshape(tf.cast(parameters["alpha"], inputs.dtype), [])
+    return pact(inputs, alpha, num_bits, signed)
 
 
 def grid(
@@ -53,9 +95,10 @@ def grid(
     parameters: dict[str, list[float]],
     signed: bool,
 ) -> qi.UniformGrid:
-    """The values ``quantize`` outputs with these parameter values (lists of floats)."""
-    threshold = parameters["alpha"]
-    return qi.UniformGrid.symmetric(threshold, num_bits, signed)
+    """``s * q`` for integer ``q`` in ``[qmin, qmax]``, ``s = alpha / qmax``: zero point 0."""
+    qmin, qmax = integer_bounds(num_bits, signed)
+    (alpha,) = parameters["alpha"]
+    return qi.UniformGrid((alpha / qmax,), (0.0,), qmin, qmax)
 
 
 @qi.register_quantizer
