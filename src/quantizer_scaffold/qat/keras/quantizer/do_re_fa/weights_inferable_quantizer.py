@@ -1,9 +1,17 @@
 """DoReFa: the inferable weights quantizer, deployed after training.
 
-``PARAMETERS`` declares the quantizer's parameters, the one place to add, remove or change
-one: the trainable quantizer creates them as variables, this quantizer takes them as
-arguments, and the contract tests check both. ``quantize`` is the math that training (in
-inference mode) and deployment share; ``grid`` describes the values it outputs.
+DoReFa-Net's k-bit weights (Zhou et al., "DoReFa-Net", 2016, eq. 9), parameter-free::
+
+    w_q = 2 * q_k(tanh(w) / (2 * max|tanh(w)|) + 1/2) - 1
+    q_k(v) = round((2^k - 1) * v) / (2^k - 1)
+
+with the max over the whole tensor (as in the paper; the config's channel layout does not
+change it). The outputs are the 2^k levels ``2 i / (2^k - 1) - 1``, i = 0 .. 2^k - 1: a uniform
+grid on [-1, 1] whose zero point ``(2^k - 1) / 2`` is not an integer, so 0 is not a level and
+no int8 tensor with a zero point holds the grid (``grid().fits_integers(8)`` is False).
+
+``quantize`` is the math that training (in inference mode) and deployment share; ``grid``
+describes the values it outputs.
 """
 
 from __future__ import annotations
@@ -20,6 +28,20 @@ METHODS = [
     qi.QuantizationMethod.SYMMETRIC,
 ]
 PARAMETERS = qi.ParameterSpec()  # parameter-free: the grid in quantize() is fixed
+TINY = 1e-12
+
+
+def dorefa(w: tf.Tensor, num_bits: int) -> tf.Tensor:
+    """DoReFa's weights: tanh, normalised to [0, 1] by the tensor's max, k-bit, back to [-1, 1].
+
+    The rounding has a straight-through gradient; tanh and the normalisation by
+    ``max|tanh(w)|`` are differentiated as they are (the paper's ``dr_o / dr_i``).
+    """
+    levels = float(2**num_bits - 1)
+    squashed = tf.tanh(w)
+    largest = tf.maximum(tf.reduce_max(tf.abs(squashed)), TINY)  # all-zero weights stay finite
+    normalised = squashed / (2.0 * largest) + 0.5
+    return 2.0 * quantizer_utils.ste_round(normalised * levels) / levels - 1.0
 
 
 def quantize(
@@ -29,15 +51,13 @@ def quantize(
     parameters: dict[str, Any],
     channel_axis: int | None,
 ) -> tf.Tensor:
-    """Quantize ``inputs`` on the grid of ``method``, with a straight-through gradient.
+    """DoReFa's k-bit weights; the same in training and inference.
 
-    Your training method's grid goes here: the trainable quantizer (in inference) and the
-    inferable quantizer both call this function, so they stay equal. ``parameters`` holds the
-    value(s) of each name in ``PARAMETERS`` (one per channel when per channel): variables
-    while training, lists of floats once deployed.
+    The trainable quantizer and the inferable quantizer both call this function, so they stay
+    equal. DoReFa declares no parameters and normalises by the whole tensor: ``parameters``
+    is empty and ``channel_axis`` only tells how the weights are laid out.
     """
-    threshold = tf.constant(1.0, inputs.dtype)
-    return quantizer_utils.symmetric_quantize(inputs, threshold, num_bits, signed=True)
+    return dorefa(inputs, num_bits)
 
 
 def grid(
@@ -46,9 +66,9 @@ def grid(
     parameters: dict[str, list[float]],
     channel_axis: int | None,
 ) -> qi.UniformGrid:
-    """The values ``quantize`` outputs with these parameter values (lists of floats)."""
-    threshold = 1.0
-    return qi.UniformGrid.symmetric(threshold, num_bits, True, channel_axis)
+    """The 2^k levels ``2 i / (2^k - 1) - 1``: scale 2 / (2^k - 1), zero point (2^k - 1) / 2."""
+    levels = 2**num_bits - 1
+    return qi.UniformGrid((2.0 / levels,), (levels / 2.0,), 0, levels)
 
 
 @qi.register_quantizer

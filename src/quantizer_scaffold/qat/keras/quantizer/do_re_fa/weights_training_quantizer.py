@@ -1,10 +1,8 @@
 """DoReFa: the trainable weights quantizer, used during QAT.
 
-It starts as a working straight-through-estimator quantizer on the shared grid of
-``quantize``; put your method's math in ``__call__`` (and in ``quantize`` and ``grid`` of the
-inferable module if the grid itself changes). The base class creates the variables of
-``PARAMETERS`` on the layer (``self.parameters``); to start one from the float values once they
-are in place, override ``calibrate(values)`` (the QAT flow calls it once, before training).
+DoReFa-Net's k-bit weights, ``w_q = 2 * q_k(tanh(w) / (2 * max|tanh(w)|) + 1/2) - 1``
+(``dorefa`` in the inferable module): parameter-free, the same computation in training and
+inference, a straight-through estimator for the rounding only.
 """
 
 from __future__ import annotations
@@ -30,10 +28,7 @@ class DoReFaWeightsTrainingQuantizer(qi.BaseKerasTrainableQuantizer):
         super().__init__(quantization_config, qi.QuantizationTarget.Weights, METHODS)
 
     def __call__(self, inputs: tf.Tensor, training: bool) -> tf.Tensor:
-        """Quantize ``inputs``; ``training`` is True while the model fits, False in inference."""
-        # ---- Your training method's math goes here. -------------------------------------
-        # This default is the straight-through estimator on the shared grid of ``quantize``.
-        # In inference (training=False) it must equal convert2inferable(): keep both in step.
+        """DoReFa's weights; the same computation in training and inference."""
         return quantize(
             inputs,
             self.quantization_method,
