@@ -303,7 +303,7 @@ def scaffold(
         report.next_steps = [
             f"review the diff: git diff -- {config.training_method_file} {config.dispatcher_file}",
             f"put your math in {rendering.training_file} (__call__) and, if the grid "
-            f"changes, quantize() in {rendering.inferable_file}",
+            f"changes, quantize() and grid() in {rendering.inferable_file}",
             f"run the contract tests: python -m pytest {rendering.test_file}",
         ]
         return _finish(project, space, report, dry_run, check, notes)
