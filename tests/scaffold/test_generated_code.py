@@ -29,18 +29,31 @@ SCAFFOLDS = {
 PACKAGES = ["my_training_method", "parameter_free", "learned", "learned_weights"]
 
 
+# a parameter changed later in its one place: the seed's fixed threshold becomes learned
+SEED_INFERABLE = (
+    "src/quantizer_scaffold/qat/keras/quantizer/my_training_method/weights_inferable_quantizer.py"
+)
+FIXED = 'qi.QuantizerParameter("threshold", qi.ParameterKind.FIXED, initial="threshold")'
+
+
 @pytest.fixture(scope="session")
 def scaffolded(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A project with one scaffold of each parameter kind (see SCAFFOLDS)."""
+    """A project with one scaffold of each parameter kind (see SCAFFOLDS), and one edit."""
     project = copy_project(tmp_path_factory.mktemp("scaffolded"))
     for args in SCAFFOLDS.values():
         result = run_cli(*args, cwd=project)
         assert result.returncode == 0, result.stderr
+    inferable = project / SEED_INFERABLE
+    assert FIXED in inferable.read_text()
+    inferable.write_text(inferable.read_text().replace(FIXED, FIXED.replace("FIXED", "LEARNED")))
     return project
 
 
 def test_generated_contract_tests_pass(scaffolded: Path) -> None:
-    """One TensorFlow subprocess runs every generated test module, against the copy's code."""
+    """One TensorFlow subprocess runs every generated test module, against the copy's code.
+
+    One module was edited in one place only (a parameter made learned): its tests pass too.
+    """
     env = {**os.environ, "PYTHONPATH": str(scaffolded / "src")}
     result = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/generated"],
