@@ -74,7 +74,7 @@ def test_initial_values_cover_every_channel_or_reduce_to_the_covering_value() ->
         P("high", initial="range_max", per_channel=False),
         P("scale", "learned", 0.25),
     )
-    assert spec.initial_values(config, "Q") == {
+    assert spec.initial_values(config) == {
         "range_min": [-1.0, -4.0],
         "low": [-4.0],
         "high": [2.0],

@@ -160,7 +160,7 @@ class BaseTrainableQuantizer(abc.ABC):
         else:
             self.num_bits = quantization_config.activation_n_bits
             self.channel_axis = None
-        self.initial_values = self.declared_parameters.initial_values(quantization_config, name)
+        self.initial_values = self.declared_parameters.initial_values(quantization_config)
         self._variables: dict[str, Any] | None = None
         self._owner: str | None = None
 

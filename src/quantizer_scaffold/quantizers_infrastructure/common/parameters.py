@@ -176,17 +176,11 @@ class ParameterSpec:
     def names(self) -> tuple[str, ...]:
         return tuple(p.name for p in self.parameters)
 
-    def get(self, name: str) -> QuantizerParameter:
-        for parameter in self.parameters:
-            if parameter.name == name:
-                return parameter
-        raise KeyError(name)
-
     def for_method(self, method: QuantizationMethod) -> ParameterSpec:
         """The parameters that apply to ``method``."""
         return ParameterSpec(*(p for p in self.parameters if p.applies_to(method)))
 
-    def initial_values(self, config: Any, owner: str) -> dict[str, list[float]]:
+    def initial_values(self, config: Any) -> dict[str, list[float]]:
         """Each parameter's initial value(s) from ``config`` (a node config) as lists of floats.
 
         A calibrated parameter gets the statistic's values (one per channel for a per-channel
