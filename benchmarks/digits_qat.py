@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import argparse
 import statistics
+import tempfile
 import time
 from collections import defaultdict
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 from workload import (
     Digits,
     accuracy,
@@ -26,6 +28,7 @@ from workload import (
     seed_everything,
 )
 
+from quantizer_scaffold import quantizers_infrastructure as qi
 from quantizer_scaffold.qat import QATConfig, TrainingMethod, qat_finalize, qat_init
 from quantizer_scaffold.quantizers_infrastructure.keras.compat import keras, tfmot
 
@@ -81,8 +84,20 @@ def tfmot_default_qat(float_model: keras.Model, data: Digits, epochs: int) -> ke
     return model
 
 
+def reloads_identically(model: keras.Model, data: Digits) -> bool:
+    """Whether ``model`` saved as .keras and loaded back predicts exactly what it predicts."""
+    with tempfile.TemporaryDirectory(prefix="digits-qat-") as folder:
+        path = Path(folder) / "model.keras"
+        model.save(path)
+        reloaded = qi.load_quantized_model(path)
+    return np.array_equal(
+        reloaded.predict(data.x_test, verbose=0), model.predict(data.x_test, verbose=0)
+    )
+
+
 def run(seeds: int, float_epochs: int, qat_epochs: int, bit_widths=BIT_WIDTHS):
-    """Accuracy per (method, bits) over ``seeds`` seeds: {method: {bits: [acc, ...]}}."""
+    """Accuracy per (method, bits) over ``seeds`` seeds, {method: {bits: [acc, ...]}}, and
+    how many finalized models were saved and reloaded with identical predictions."""
     known = {member.name: member for member in TrainingMethod}
     methods = {
         name: None if pair is None else (known[pair[0]], known[pair[1]])
@@ -90,6 +105,7 @@ def run(seeds: int, float_epochs: int, qat_epochs: int, bit_widths=BIT_WIDTHS):
         if pair is None or set(pair) <= set(known)
     }
     results: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
+    reloaded = 0
     for seed in range(seeds):
         data = load_split(seed)
         seed_everything(seed)
@@ -104,11 +120,16 @@ def run(seeds: int, float_epochs: int, qat_epochs: int, bit_widths=BIT_WIDTHS):
                 seed_everything(seed)
                 model = quantize_and_train(float_model, data, bits, method, qat_epochs)
                 results[name][label].append(accuracy(model, data))
+                if not reloads_identically(model, data):
+                    raise AssertionError(
+                        f"{name} at {label}: the reloaded model predicts otherwise"
+                    )
+                reloaded += 1
         seed_everything(seed)
         results["tfmot 8-bit QAT"]["8/8"].append(
             accuracy(tfmot_default_qat(float_model, data, qat_epochs), data)
         )
-    return results
+    return results, reloaded
 
 
 def format_table(results) -> str:
@@ -180,7 +201,7 @@ def main(argv: list[str] | None = None, log: Callable[[str], None] = print) -> d
         args.seeds, args.float_epochs, args.qat_epochs = 1, 1, 1
         bit_widths = ((8, 8), (2, 4))
     start = time.perf_counter()
-    results = run(args.seeds, args.float_epochs, args.qat_epochs, bit_widths)
+    results, reloaded = run(args.seeds, args.float_epochs, args.qat_epochs, bit_widths)
     table = format_table(results)
     settings = (
         f"{args.seeds} seed(s), float {args.float_epochs} epochs, QAT {args.qat_epochs} epochs, "
@@ -188,6 +209,7 @@ def main(argv: list[str] | None = None, log: Callable[[str], None] = print) -> d
     )
     log(table)
     log(f"({settings})")
+    log(f"all {reloaded} finalized models reloaded from .keras with identical predictions")
     if args.table:
         Path(args.table).parent.mkdir(parents=True, exist_ok=True)
         Path(args.table).write_text(f"{table}\n({settings})\n", encoding="utf-8")

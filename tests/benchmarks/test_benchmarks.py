@@ -64,6 +64,7 @@ def test_digits_qat_prints_the_accuracy_table_and_writes_the_plot(scripts, capsy
         assert re.match(
             rf"[^\n]*\n(  8/8: [^\n]*\n)?  2/4: {NUMBER}\s+\(mean {NUMBER}\)", differences
         )
+    assert re.search(r"all 9 finalized models reloaded from \.keras with identical", output)
     assert set(results) == {
         "float",
         "PTQ",
