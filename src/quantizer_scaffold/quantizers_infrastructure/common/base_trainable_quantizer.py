@@ -41,9 +41,24 @@ order a QAT flow uses it:
    node config as a dict, names never numbers). Parameter values are not in the config: they
    are the layer's variables and are saved with its weights.
 
-A back end subclasses this class once (``BaseKerasTrainableQuantizer`` for Keras 2) and
-implements three variable hooks: ``_create_variable``, ``_read_variable`` and
-``_assign_variable``. Everything else above is shared.
+A back end provides two things:
+
+- one subclass of this class (``BaseKerasTrainableQuantizer`` for Keras 2) implementing the
+  three variable hooks: ``_create_variable(layer, name, values, shape, trainable)`` (a float32
+  variable on ``layer``, saved with it; trainable exactly when the parameter is learned),
+  ``_read_variable(variable)`` (a flat list of Python floats) and
+  ``_assign_variable(variable, values)`` (flat values, the variable's own size). Everything
+  else above is shared;
+- a wrapper layer that, in its ``build``, calls ``quantizer.claim(f"{wrapper}.{weight}")``
+  (or ``.activation_{i}``) and then ``initialize_quantization(shape, f"{weight}_quantizer",
+  layer=wrapper)`` for every trainable quantizer; in its ``call``, ``quantizer(tensor,
+  training)`` for trainable and ``quantizer(tensor)`` for inferable quantizers (a trainable
+  quantizer is told by ``isinstance(q, BaseTrainableQuantizer)``, never by its signature),
+  with ``training`` False when the framework passes None; a ``calibrate(activation_values)``
+  that runs ``calibrate_parameters`` with each weight's current value as a numpy array (and,
+  for activation quantizers, the given outputs); and a ``qat_init`` that runs it once the
+  clone holds the float weights, collecting activation outputs only for classes whose
+  ``has_calibration()`` is True.
 """
 
 from __future__ import annotations
