@@ -15,8 +15,8 @@ are in place, override ``calibrate(values)`` (the QAT flow calls it once, before
 
 from __future__ import annotations
 
-from {{ c.package }} import quantizers_infrastructure as qi
-from {{ c.package }}.quantizers_infrastructure.keras.compat import tf
+from {{ c.runtime }} import quantizers_infrastructure as qi
+from {{ c.runtime }}.quantizers_infrastructure.keras.compat import tf
 
 from .{{ c.inferable_module }} import (
     METHODS,
