@@ -1,7 +1,9 @@
-"""``--param``: parsing, defaults, roles in the generated math, and refusals in one line."""
+"""``--param``: parsing, defaults, roles in the generated math, refusals in one line, and the
+record in the manifest that lets a later run render the same files."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -28,6 +30,7 @@ from quantizer_scaffold.scaffold.parameters import (
 )
 def test_declarations_parse_with_their_defaults(text: str, expected: DeclaredParameter) -> None:
     assert parse_parameter(text, weights=True) == expected
+    assert parse_parameter(expected.spec(), weights=True) == expected  # the recorded spelling
 
 
 @pytest.mark.parametrize(
@@ -122,3 +125,41 @@ def test_the_declared_parameters_are_written_into_parameters(project: Path, cli:
         "weights_inferable_quantizer.py"
     )
     assert "PARAMETERS = qi.ParameterSpec()  # parameter-free" in weights.read_text()
+
+
+def _recorded(project: Path, method: str, target: str) -> dict[str, object]:
+    manifest = json.loads((project / ".scaffold-quantizer.json").read_text())
+    return manifest["methods"][method]["targets"][target]
+
+
+def test_the_manifest_records_the_params_and_a_later_run_renders_the_same(
+    project: Path, cli: Runner
+) -> None:
+    first = cli("-m", "Clip", "-t", "activation", "-p", "Alpha=Learned:0.5", cwd=project)
+    assert first.returncode == 0, first.stderr
+    assert _recorded(project, "Clip", "activation") == {
+        "parameters": ["Alpha=learned:0.5"],
+        "quantization_methods": ["symmetric"],
+    }
+    rendered = snapshot(project)
+    # without --param: the recorded declarations, so nothing changes (also for --check, --force)
+    for extra in ([], ["--check"], ["--force"]):
+        again = cli("-m", "Clip", "-t", "activation", "--json", *extra, cwd=project)
+        assert again.returncode == 0, (extra, again.stderr)
+        assert json.loads(again.stdout)["changed"] is False, extra
+    assert snapshot(project) == rendered
+    # other declarations replace unedited files only with --force, and are recorded in turn
+    other = cli("-m", "Clip", "-t", "activation", "-p", "none", cwd=project)
+    assert other.returncode == 2 and "pass --force" in other.stderr
+    assert snapshot(project) == rendered
+    assert (
+        cli("-m", "Clip", "-t", "activation", "-p", "none", "--force", cwd=project).returncode == 0
+    )
+    assert _recorded(project, "Clip", "activation")["parameters"] == ["none"]
+    inferable = project / "src/quantizer_scaffold/qat/keras/quantizer/clip"
+    inferable = inferable / "activations_inferable_quantizer.py"
+    assert "PARAMETERS = qi.ParameterSpec()" in inferable.read_text()
+    assert cli("-m", "Clip", "-t", "activation", "--check", cwd=project).returncode == 0
+    # without any --param the grids' own parameters are used and nothing is recorded
+    assert cli("-m", "Plain", cwd=project).returncode == 0
+    assert "parameters" not in _recorded(project, "Plain", "weights")

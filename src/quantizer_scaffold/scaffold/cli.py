@@ -154,7 +154,8 @@ class _ScaffoldGroup(click.Group):
     metavar="NAME=KIND[:INIT][:LAYOUT]|none",
     help="A parameter the quantizer declares; repeat for several. KIND: fixed|learned; INIT: "
     "a number or threshold|range_min|range_max (calibrated); LAYOUT: per-channel|per-tensor. "
-    "'none': parameter-free. Default: the grid's fixed, calibrated threshold or range.",
+    "'none': parameter-free. Default: the ones this method and target were scaffolded with "
+    "(the manifest records them), else the grid's fixed, calibrated threshold or range.",
 )
 @_root_option()
 @click.option("--force", is_flag=True, help="Replace files/registrations this tool made before.")
@@ -217,7 +218,7 @@ def cli(
         dry_run=dry_run,
         check=check,
         force=force,
-        parameters=parameters,
+        parameters=parameters or None,  # not given: the recorded ones, else the grids' own
     )
     _finish(report, as_json, dry_run, check)
 

@@ -14,7 +14,9 @@ Grammar (the option repeats, one parameter each)::
   quantized per channel) or ``per-tensor`` (always one value); activations are per tensor.
 
 Without ``--param`` a quantizer declares its grids' own fixed, calibrated parameters:
-``threshold`` (symmetric, power-of-two) and ``range_min``, ``range_max`` (uniform).
+``threshold`` (symmetric, power-of-two) and ``range_min``, ``range_max`` (uniform). The
+manifest records the declarations a target was scaffolded with; a later run without
+``--param`` (``--force``, ``--check``) renders with the recorded ones.
 
 The generated quantizer starts as a working straight-through estimator on its grid, so each
 declared parameter plays one of the grid's values in that first math: the value of its name,
@@ -56,6 +58,11 @@ class DeclaredParameter:
     initial: str  # a statistic name, or a float as Python source ("6.0")
     per_channel: bool = True
     methods: tuple[str, ...] = ()  # the grids it applies to; empty: all of the quantizer's
+
+    def spec(self) -> str:
+        """The canonical ``--param`` value that declares this parameter."""
+        layout = "" if self.per_channel else ":per-tensor"
+        return f"{self.name}={self.kind}:{self.initial}{layout}"
 
     def to_context(self) -> dict[str, object]:
         return {
@@ -134,6 +141,14 @@ def declared_parameters(
         if names.count(name) > 1:
             raise UsageError(f"--param {name} is given twice: declare each parameter once")
     return parameters
+
+
+def recorded_specs(given: Sequence[str], declared: Sequence[DeclaredParameter]) -> list[str] | None:
+    """What the manifest records of a run's ``--param`` values, to render the same again: their
+    canonical spelling (``none`` for a parameter-free quantizer); None without ``--param``."""
+    if not given:
+        return None
+    return [p.spec() for p in declared] or ["none"]
 
 
 def _grid_parameters(methods: Sequence[str]) -> list[DeclaredParameter]:
