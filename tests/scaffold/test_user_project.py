@@ -2,8 +2,9 @@
 
 The real CLI in a subprocess on a fresh project (pyproject.toml and src/myproj/__init__.py):
 the first scaffold creates the project's own registry and declares it in pyproject.toml;
-the generated tests pass; qat_init trains with the project's TrainingMethod; the finalized
-model reloads in a fresh process; ``list`` shows built-in and project methods; a built-in
+the generated tests pass (the activation quantizer declares a learned parameter with
+``--param``); qat_init trains with the project's TrainingMethod; the finalized model reloads
+in a fresh process; ``list`` shows built-in and project methods; a built-in
 name is refused; ``remove`` of every method gives back the project as it was.
 (The installed variant, in a real virtual environment, is tests/hardening/test_project_install.py.)
 """
@@ -30,13 +31,14 @@ def _ok(result: subprocess.CompletedProcess[str]) -> subprocess.CompletedProcess
 
 @pytest.fixture(scope="module")
 def scaffolded(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, str], str]:
-    """A user project with QIL scaffolded for weights and activations (shared: read-only)."""
+    """A user project with QIL scaffolded for weights (the grid's own fixed threshold) and
+    activations (a learned clipping interval) (shared: read-only)."""
     from scaffold_helpers import run_cli
 
     root = user_project(tmp_path_factory.mktemp("user") / "myproj")
     before = hashes(root)
     first = _ok(run_cli("--method", "QIL", "--target", "weights", cwd=root))
-    _ok(run_cli("--method", "QIL", "--target", "activation", cwd=root))
+    _ok(run_cli("-m", "QIL", "-t", "activation", "--param", "interval=learned:threshold", cwd=root))
     return root, before, first.stdout
 
 
@@ -68,6 +70,25 @@ def test_the_first_scaffold_creates_and_declares_the_projects_registry(
     for path in (root / "src/myproj/qat/keras/quantizer/qil").glob("*.py"):
         text = path.read_text()
         assert "myproj.quantizers_infrastructure" not in text and "myproj.testing" not in text
+
+
+def test_the_declared_parameter_is_in_the_users_quantizer_and_recorded(
+    scaffolded: tuple[Path, dict[str, str], str],
+) -> None:
+    root, _, _ = scaffolded
+    package = root / "src/myproj/qat/keras/quantizer/qil"
+    inferable = (package / "activations_inferable_quantizer.py").read_text()
+    assert (
+        'qi.QuantizerParameter("interval", qi.ParameterKind.LEARNED, initial="threshold"),'
+        in inferable
+    )
+    assert "from quantizer_scaffold import quantizers_infrastructure as qi" in inferable
+    weights = (package / "weights_inferable_quantizer.py").read_text()
+    assert 'qi.QuantizerParameter("threshold", qi.ParameterKind.FIXED' in weights
+    manifest = json.loads((root / ".scaffold-quantizer.json").read_text())
+    targets = manifest["methods"]["QIL"]["targets"]
+    assert targets["activation"]["parameters"] == ["interval=learned:threshold"]
+    assert "parameters" not in targets["weights"]
 
 
 def test_the_generated_code_is_lint_clean_in_the_users_project(
