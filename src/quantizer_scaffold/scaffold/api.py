@@ -18,7 +18,6 @@ from .errors import ConflictError, UsageError
 from .manifest import Manifest, sha256
 from .naming import MethodName, QuantizationMethod, Target
 from .next_steps import next_steps
-from .parameters import declared_parameters, recorded_specs
 from .project import (
     DEFAULT_BACKEND,
     ENUM_FILE,
@@ -337,6 +336,8 @@ def scaffold(
     name = MethodName.parse(method)
     target = parse_target(target)
     wanted = parse_methods(quantization_methods)
+    from .parameters import declared_parameters, recorded_specs
+
     weights = target is Target.WEIGHTS
     if parameters is not None:  # bad input fails before anything is read
         declared_parameters(parameters, wanted, weights)

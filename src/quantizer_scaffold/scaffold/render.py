@@ -20,12 +20,15 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING
 
 from .. import __version__
 from .errors import ScaffoldError, UsageError
 from .naming import MethodName, Target
-from .parameters import DeclaredParameter, roles
 from .project import Project
+
+if TYPE_CHECKING:  # parameters.py loads the runtime's framework-free core: only scaffold needs it
+    from .parameters import DeclaredParameter
 
 PACKAGE_DIR = "package"
 TESTS_DIR = "tests"
@@ -113,6 +116,8 @@ def context(
     backend: str = "keras",
 ) -> dict[str, object]:
     """The template variables (see ``TEMPLATE_VARIABLES``); every name comes from ``name``."""
+    from .parameters import roles
+
     config = project.config
     layout = config.backend(backend)
     package_dir = f"{layout.quantizers_dir}/{name.package}"
