@@ -1,21 +1,25 @@
-"""Accuracy of post-training quantization, STE QAT, LSQ QAT and tfmot on the digits CNN.
+"""Accuracy of post-training quantization, QAT with each training method, and tfmot, on digits.
 
 Run: python benchmarks/digits_qat.py [--seeds 3] [--plot PNG] [--table TXT] [--tiny]
 Prints one row per method and bit width (held-out accuracy, mean ± population std over
-seeds) and the per-seed difference LSQ - STE (each seed quantizes the same float model);
-writes the table and a plot of accuracy against bit width (default: benchmarks/results/).
+seeds) and each QAT method's per-seed difference to STE (each seed quantizes the same float
+model); writes the table and a plot of accuracy against bit width (default:
+benchmarks/results/). Rows named "QAT W/A" use training method W for the weights and A for
+the activations (DoReFa and PACT run at the low bit widths only).
 """
 
 from __future__ import annotations
 
 import argparse
 import statistics
+import tempfile
 import time
 from collections import defaultdict
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from workload import (
     Digits,
     accuracy,
@@ -27,12 +31,25 @@ from workload import (
 )
 
 from quantizer_scaffold.qat import QATConfig, TrainingMethod, qat_finalize, qat_init
+from quantizer_scaffold.quantizers_infrastructure.common.frameworks import KERAS3, keras_of
 
 # a reference row: name -> (float model, data, epochs) -> model, run at 8/8 only
 Reference = Callable[[Any, Digits, int], Any]
 
 BIT_WIDTHS = ((8, 8), (4, 8), (4, 4), (2, 4))
+LOW_BIT_WIDTHS = ((4, 4), (2, 4))
 RESULTS = Path(__file__).resolve().parent / "results"
+# row -> (weights, activations) training method names; None: post-training quantization.
+# Methods are looked up by name, so rows of methods not registered here are left out.
+METHODS: dict[str, tuple[str, str] | None] = {
+    "PTQ": None,
+    "QAT STE": ("STE", "STE"),
+    "QAT LSQ": ("LSQ", "LSQ"),
+    "QAT DoReFa/STE": ("DoReFa", "STE"),
+    "QAT STE/PACT": ("STE", "PACT"),
+    "QAT DoReFa/PACT": ("DoReFa", "PACT"),
+}
+LOW_BIT_ONLY = {"QAT DoReFa/STE", "QAT STE/PACT", "QAT DoReFa/PACT"}
 
 
 def train_float(data: Digits, epochs: int, keras: Any = None) -> Any:
@@ -45,20 +62,23 @@ def quantize_and_train(
     float_model: Any,
     data: Digits,
     bits: tuple[int, int],
-    training_method: TrainingMethod | None,
+    methods: tuple[TrainingMethod, TrainingMethod] | None,
     epochs: int,
     keras: Any = None,
 ) -> Any:
-    """qat_init from the float model (either Keras); ``training_method`` None means PTQ."""
-    method = training_method or TrainingMethod.STE
+    """qat_init from the float model (either Keras); ``methods`` (weights, activations) None
+    means PTQ."""
+    weights, activations = methods or (TrainingMethod.STE, TrainingMethod.STE)
     qat_model = qat_init(
         float_model,
         representative_dataset=data.representative_dataset(),
-        qat_config=QATConfig(weight_training_method=method, activation_training_method=method),
+        qat_config=QATConfig(
+            weight_training_method=weights, activation_training_method=activations
+        ),
         weights_n_bits=bits[0],
         activation_n_bits=bits[1],
     )
-    if training_method is not None:
+    if methods is not None:
         compile_for_training(qat_model, learning_rate=3e-4, keras=keras)
         qat_model.fit(data.x_train, data.y_train, batch_size=32, epochs=epochs, verbose=0)
     return qat_finalize(qat_model)
@@ -73,6 +93,22 @@ def tfmot_default_qat(float_model: Any, data: Digits, epochs: int) -> Any:
     return model
 
 
+def reloads_identically(model: Any, data: Digits) -> bool:
+    """Whether ``model`` saved as .keras and loaded back (with the ``load_quantized_model`` of
+    its Keras) predicts exactly what it predicts."""
+    if keras_of(model) == KERAS3:
+        from quantizer_scaffold.quantizers_infrastructure import keras3 as qi
+    else:
+        from quantizer_scaffold import quantizers_infrastructure as qi
+    with tempfile.TemporaryDirectory(prefix="digits-qat-") as folder:
+        path = Path(folder) / "model.keras"
+        model.save(path)
+        reloaded = qi.load_quantized_model(path)
+    return np.array_equal(
+        reloaded.predict(data.x_test, verbose=0), model.predict(data.x_test, verbose=0)
+    )
+
+
 def run(
     seeds: int,
     float_epochs: int,
@@ -80,21 +116,27 @@ def run(
     bit_widths=BIT_WIDTHS,
     keras: Any = None,
     references: dict[str, Reference] | None = None,
+    rows: tuple[str, ...] | None = None,
     on_float_model: Callable[[int, Any], None] | None = None,
 ):
-    """Accuracy per (method, bits) over ``seeds`` seeds: {method: {bits: [acc, ...]}}.
+    """Accuracy per (method, bits) over ``seeds`` seeds, {method: {bits: [acc, ...]}}, and
+    how many finalized models were saved and reloaded with identical predictions.
 
     ``keras`` is the Keras to build with (default Keras 2); ``references`` the 8/8 reference
-    rows (default tfmot's 8-bit QAT); ``on_float_model(seed, model)`` sees each float model.
+    rows (default tfmot's 8-bit QAT); ``rows`` the rows of ``METHODS`` to run (default all
+    whose methods are registered); ``on_float_model(seed, model)`` sees each float model.
     """
     keras = keras or keras2()
     if references is None:
         references = {"tfmot 8-bit QAT": tfmot_default_qat}
-    lsq = getattr(TrainingMethod, "LSQ", None)
-    methods: dict[str, TrainingMethod | None] = {"PTQ": None, "QAT STE": TrainingMethod.STE}
-    if lsq is not None:
-        methods["QAT LSQ"] = lsq
+    known = {member.name: member for member in TrainingMethod}
+    methods = {
+        name: None if pair is None else (known[pair[0]], known[pair[1]])
+        for name, pair in METHODS.items()
+        if (pair is None or set(pair) <= set(known)) and (rows is None or name in rows)
+    }
     results: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
+    reloaded = 0
     for seed in range(seeds):
         data = load_split(seed)
         seed_everything(seed, keras)
@@ -106,19 +148,26 @@ def run(
             label = f"{bits[0]}/{bits[1]}"
             results["float"][label].append(float_accuracy)
             for name, method in methods.items():
+                if name in LOW_BIT_ONLY and bits not in LOW_BIT_WIDTHS:
+                    continue
                 seed_everything(seed, keras)
                 model = quantize_and_train(float_model, data, bits, method, qat_epochs, keras)
                 results[name][label].append(accuracy(model, data))
+                if not reloads_identically(model, data):
+                    raise AssertionError(
+                        f"{name} at {label}: the reloaded model predicts otherwise"
+                    )
+                reloaded += 1
         for name, reference in references.items():
             seed_everything(seed, keras)
             model = reference(float_model, data, qat_epochs)
             results[name]["8/8"].append(accuracy(model, data))
-    return results
+    return results, reloaded
 
 
 def format_table(results) -> str:
     labels = [label for label in results["float"]]
-    width = max(16, *(len(name) + 2 for name in results))
+    width = max(18, *(len(name) + 2 for name in results))
     header = f"{'method':<{width}}" + "".join(f"{label:>16}" for label in labels)
     lines = [header, "-" * len(header)]
     for name, per_bits in results.items():
@@ -131,12 +180,16 @@ def format_table(results) -> str:
             spread = statistics.pstdev(values) if len(values) > 1 else 0.0
             cells.append(f"{100 * statistics.mean(values):>9.2f} ±{100 * spread:>5.2f}")
         lines.append(f"{name:<{width}}" + "".join(cells))
-    if "QAT LSQ" in results:
+    for name, per_bits in results.items():
+        if not name.startswith("QAT ") or name == "QAT STE":
+            continue
         lines.append("")
-        lines.append("LSQ - STE, points per seed (same float model and data per seed):")
+        lines.append(f"{name[4:]} - STE, points per seed (same float model and data per seed):")
         for label in labels:
-            pairs = zip(results["QAT LSQ"][label], results["QAT STE"][label], strict=True)
-            differences = [100 * (lsq - ste) for lsq, ste in pairs]
+            if not per_bits.get(label):
+                continue
+            pairs = zip(per_bits[label], results["QAT STE"][label], strict=True)
+            differences = [100 * (other - ste) for other, ste in pairs]
             listed = ", ".join(f"{d:+.2f}" for d in differences)
             lines.append(f"  {label}: {listed}  (mean {statistics.mean(differences):+.2f})")
     return "\n".join(lines)
@@ -149,7 +202,7 @@ def plot(results, path: str) -> None:
     import matplotlib.pyplot as plt
 
     labels = list(results["float"])
-    figure, axis = plt.subplots(figsize=(6, 4))
+    figure, axis = plt.subplots(figsize=(7, 4.5))
     for name, per_bits in results.items():
         xs = [i for i, label in enumerate(labels) if per_bits.get(label)]
         means = [100 * statistics.mean(per_bits[labels[i]]) for i in xs]
@@ -163,7 +216,7 @@ def plot(results, path: str) -> None:
     axis.set_ylabel("held-out accuracy (%)")
     axis.set_title("digits CNN: quantization methods by bit width")
     axis.grid(alpha=0.3)
-    axis.legend()
+    axis.legend(fontsize="small")
     figure.tight_layout()
     figure.savefig(path, dpi=120)
 
@@ -182,7 +235,7 @@ def main(argv: list[str] | None = None, log: Callable[[str], None] = print) -> d
         args.seeds, args.float_epochs, args.qat_epochs = 1, 1, 1
         bit_widths = ((8, 8), (2, 4))
     start = time.perf_counter()
-    results = run(args.seeds, args.float_epochs, args.qat_epochs, bit_widths)
+    results, reloaded = run(args.seeds, args.float_epochs, args.qat_epochs, bit_widths)
     table = format_table(results)
     settings = (
         f"{args.seeds} seed(s), float {args.float_epochs} epochs, QAT {args.qat_epochs} epochs, "
@@ -190,6 +243,7 @@ def main(argv: list[str] | None = None, log: Callable[[str], None] = print) -> d
     )
     log(table)
     log(f"({settings})")
+    log(f"all {reloaded} finalized models reloaded from .keras with identical predictions")
     if args.table:
         Path(args.table).parent.mkdir(parents=True, exist_ok=True)
         Path(args.table).write_text(f"{table}\n({settings})\n", encoding="utf-8")

@@ -32,6 +32,7 @@ from workload import Digits, accuracy, build_cnn, load_split
 RESULTS = Path(__file__).resolve().parent / "results"
 KERAS3_REFERENCE = "Keras int8 PTQ"
 SAME_FLOAT = "PTQ of Keras 2 float"
+ROWS = ("PTQ", "QAT STE", "QAT LSQ")  # the training methods Keras 3 has so far
 COMPARED = ("PTQ", SAME_FLOAT, "QAT STE", "QAT LSQ")  # SAME_FLOAT is compared with PTQ
 
 
@@ -57,12 +58,15 @@ def child(
         def save(seed: int, model: Any) -> None:
             np.savez(weights / f"seed{seed}.npz", *model.get_weights())
 
-        return run(seeds, float_epochs, qat_epochs, bit_widths, on_float_model=save)
+        results, _ = run(
+            seeds, float_epochs, qat_epochs, bit_widths, rows=ROWS, on_float_model=save
+        )
+        return results
     import keras
 
     assert keras.backend.backend() == name, (keras.backend.backend(), name)
     references = {KERAS3_REFERENCE: keras_int8_ptq}
-    results = run(seeds, float_epochs, qat_epochs, bit_widths, keras=keras, references=references)
+    results, _ = run(seeds, float_epochs, qat_epochs, bit_widths, keras, references, rows=ROWS)
     for seed in range(seeds):
         saved = weights / f"seed{seed}.npz"
         if not saved.exists():

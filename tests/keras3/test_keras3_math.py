@@ -8,7 +8,6 @@ from keras import ops
 from keras3_helpers import gradients, numpy
 from runtime_reference import off_tie_codes, reference_range, reference_symmetric, reference_uniform
 
-from quantizer_scaffold.quantizers_infrastructure.common import grid_math
 from quantizer_scaffold.quantizers_infrastructure.keras3 import quantizer_utils as qu
 
 SHAPE = (3, 4, 5, 6)
@@ -97,13 +96,6 @@ def test_sum_to_shape_reverses_broadcasting(shape, target):
         if i < len(shape) - len(target) or target[i - len(shape) + len(target)] == 1
     )
     np.testing.assert_allclose(summed, np.sum(values, axis=axes).reshape(target))
-
-
-def test_power_of_two_ceil_is_exact_on_powers_and_rounds_up_otherwise():
-    values = [1.0, 0.5, 0.75, 3.0, 4.0, np.nextafter(np.float32(4.0), np.float32(8.0)), 1e-9]
-    np.testing.assert_array_equal(
-        grid_math.power_of_two_ceil(values, 2.0**-16), [1.0, 0.5, 1.0, 4.0, 4.0, 8.0, 2.0**-16]
-    )
 
 
 def test_channel_broadcast_refuses_an_axis_out_of_range():

@@ -131,7 +131,7 @@ def test_every_method_pair_initializes_and_finalizes_equal(
         qi3.QuantizationTarget.Weights, weights_method
     )
     assert type(conv.weights_quantizers["kernel"].convert2inferable()) is expected
-    assert conv.weights_quantizers["kernel"].per_channel is per_channel
+    assert (conv.weights_quantizers["kernel"].channel_axis is not None) is per_channel
     np.testing.assert_allclose(
         numpy(qat_finalize(qat_model)(data[0])),
         numpy(qat_model(data[0], training=False)),

@@ -78,14 +78,14 @@ def test_ste_quantizers_compute_what_their_keras2_twins_compute(method, target, 
     keras2_quantizer = keras2_class(config)
     keras2_quantizer.initialize_quantization(shape, "t", keras2_keras.layers.Layer())
     x = np.random.default_rng(3).normal(0.2, 1.0, shape).astype(np.float32)
-    expected = keras2_quantizer(tf.constant(x)).numpy()
-    np.testing.assert_allclose(numpy(keras3_quantizer(x)), expected, rtol=0, atol=1e-6)
+    expected = keras2_quantizer(tf.constant(x), False).numpy()
+    np.testing.assert_allclose(numpy(keras3_quantizer(x, False)), expected, rtol=0, atol=1e-6)
     inferable = keras3_quantizer.convert2inferable()
     assert type(inferable).__name__ == type(keras2_quantizer.convert2inferable()).__name__
     assert inferable.get_config() == keras2_quantizer.convert2inferable().get_config()
     np.testing.assert_allclose(numpy(inferable(x)), expected, rtol=0, atol=1e-6)
     # straight-through: gradient 1 inside the grid's range, 0 outside (bounds per element)
-    (grad,) = gradients(lambda v: ops.sum(keras3_quantizer(v) * 2.0), [x])
+    (grad,) = gradients(lambda v: ops.sum(keras3_quantizer(v, True) * 2.0), [x])
     low = numpy(inferable(np.full(shape, -1e6, np.float32)))
     high = numpy(inferable(np.full(shape, 1e6, np.float32)))
     inside = (x >= low) & (x <= high)
@@ -105,7 +105,7 @@ def test_power_of_two_thresholds_are_rounded_up_once_at_construction():
 def test_per_channel_values_must_fit_the_kernel():
     config = weights_config(M.SYMMETRIC)  # 4 channels
     quantizer = quantizer_class(TrainingMethod.STE, M.SYMMETRIC, WEIGHTS)(config)
-    with pytest.raises(ValueError, match="threshold has 4 values but the tensor of shape .* has 3"):
+    with pytest.raises(ValueError, match="threshold has 4 values but the tensor has 3 channels"):
         built(quantizer, shape=(3, 3, 2, 3))
 
 
@@ -141,63 +141,61 @@ def lsq_activation(n_bits=4, signed=True):
     return built(quantizer_class(TrainingMethod.LSQ, M.SYMMETRIC, ACTIVATION)(config), (8, 5, 6))
 
 
-def test_lsq_weights_start_calibrated_then_take_the_paper_init_once():
+def step_of(quantizer) -> np.ndarray:  # type: ignore[no-untyped-def]
+    return np.asarray(quantizer.parameter_values()["step_size"])
+
+
+def test_lsq_weights_start_calibrated_then_take_the_paper_init_from_calibration():
     quantizer = lsq_weights()
-    np.testing.assert_allclose(numpy(quantizer._step()), [(1.0 + 0.25 * c) / 8 for c in range(4)])
-    w = keras.Variable(kernel())
-    quantizer(w, training=False)
-    assert numpy(quantizer.parameters["initialized"]) == 0.0
-    quantizer(w, training=True)
+    # before calibration: the calibrated grid, t / 2^(b-1), so an uncalibrated model is PTQ's
+    np.testing.assert_allclose(step_of(quantizer), [(1.0 + 0.25 * c) / 8 for c in range(4)])
+    assert quantizer.parameters["step_size"].trainable
+    quantizer.calibrate_parameters(kernel())
     expected = 2 * np.abs(kernel()).mean(axis=(0, 1, 2)) / np.sqrt(7)
-    np.testing.assert_allclose(numpy(quantizer._step()), expected, rtol=1e-6)
-    assert numpy(quantizer.parameters["initialized"]) == 1.0
-    w.assign(10 * kernel(seed=1))
-    quantizer(w, training=True)  # set once: later values do not reset it
-    np.testing.assert_allclose(numpy(quantizer._step()), expected, rtol=1e-6)
+    np.testing.assert_allclose(step_of(quantizer), expected, rtol=1e-6)
+    quantizer(keras.Variable(10 * kernel(seed=1)), True)  # training never resets it
+    np.testing.assert_allclose(step_of(quantizer), expected, rtol=1e-6)
     threshold = quantizer.convert2inferable().get_config()["threshold"]
     np.testing.assert_allclose(threshold, expected * 8, rtol=1e-6)
 
 
-def test_lsq_weights_init_matches_the_keras2_lsq():
+def test_lsq_matches_the_keras2_lsq_after_calibration():
     from quantizer_scaffold.qat.keras.quantizer import quantization_dispatcher_builder as keras2
     from quantizer_scaffold.quantizers_infrastructure.keras.compat import keras as keras2_keras
     from quantizer_scaffold.quantizers_infrastructure.keras.compat import tf
 
-    config = lsq_weights().quantization_config
-    twin = keras2.get_trainable_quantizer_class(TrainingMethod.LSQ, M.SYMMETRIC, WEIGHTS)(config)
-    twin.initialize_quantization(SHAPE, "t", keras2_keras.layers.Layer())
     ours = lsq_weights()
-    expected = twin(tf.Variable(kernel()), training=True).numpy()
-    np.testing.assert_allclose(
-        numpy(ours(keras.Variable(kernel()), training=True)), expected, atol=1e-6
+    twin = keras2.get_trainable_quantizer_class(TrainingMethod.LSQ, M.SYMMETRIC, WEIGHTS)(
+        ours.quantization_config
     )
-    assert ours.convert2inferable().get_config()["threshold"] == pytest.approx(
-        twin.convert2inferable().get_config()["threshold"], rel=1e-6
-    )
+    twin.initialize_quantization(SHAPE, "t", keras2_keras.layers.Layer())
+    for quantizer in (ours, twin):
+        quantizer.calibrate_parameters(kernel())
+    np.testing.assert_allclose(step_of(ours), twin.parameter_values()["step_size"], rtol=1e-6)
+    for training in (True, False):
+        expected = twin(tf.constant(kernel()), training).numpy()
+        np.testing.assert_allclose(numpy(ours(kernel(), training)), expected, atol=1e-6)
 
 
 @pytest.mark.parametrize("per_channel", [True, False])
 def test_lsq_weights_forward_and_step_gradient_match_the_paper(per_channel):
     quantizer = lsq_weights(n_bits=3, per_channel=per_channel)
-    w = keras.Variable(kernel())
-    quantizer(w, training=True)  # initialise, then move s off the init so clipping happens
+    quantizer.calibrate_parameters(kernel())  # then move s off the init so clipping happens
     step = quantizer.parameters["step_size"]
-    offset = numpy(quantizer.parameters["offset"])
-    step.assign((numpy(step) + offset) * 0.7 - offset)
+    step.assign(numpy(step) * 0.7)
     upstream = np.random.default_rng(5).normal(size=SHAPE).astype(np.float32)
-    s = numpy(quantizer._step())
-    s = s if per_channel else s[0]
+    s = step_of(quantizer) if per_channel else step_of(quantizer)[0]
     qn, qp = 4, 3
     expected_q, local = lsq_reference(kernel(), s, qn, qp, upstream)
-    np.testing.assert_allclose(numpy(quantizer(w, training=True)), expected_q, atol=1e-6)
+    np.testing.assert_allclose(numpy(quantizer(kernel(), True)), expected_q, atol=1e-6)
     grad_w, grad_step = gradients(
-        lambda v: ops.sum(quantizer(v, training=True) * upstream), [kernel()], [step]
+        lambda v: ops.sum(quantizer(v, True) * upstream), [kernel()], [step]
     )
     if per_channel:
         expected_grad = local.sum(axis=(0, 1, 2)) / np.sqrt(np.prod(SHAPE[:-1]) * qp)
     else:
         expected_grad = np.array([local.sum() / np.sqrt(np.prod(SHAPE) * qp)])
-    np.testing.assert_allclose(grad_step, expected_grad, rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(grad_step.reshape(-1), expected_grad, rtol=1e-4, atol=1e-6)
     ratio = kernel() / s
     inside = (ratio > -qn) & (ratio < qp)
     assert 0 < inside.mean() < 1
@@ -207,13 +205,13 @@ def test_lsq_weights_forward_and_step_gradient_match_the_paper(per_channel):
 @pytest.mark.parametrize("signed", [False, True])
 def test_lsq_activation_gradient_scale_uses_features_per_sample(signed):
     quantizer = lsq_activation(n_bits=4, signed=signed)
-    np.testing.assert_allclose(numpy(quantizer._step()), 3.0 / (8 if signed else 16))
+    np.testing.assert_allclose(step_of(quantizer), [3.0 / (8 if signed else 16)])
     x = np.random.default_rng(2).normal(0.5, 1.0, (8, 5, 6)).astype(np.float32)
     upstream = np.random.default_rng(3).normal(size=x.shape).astype(np.float32)
     step = quantizer.parameters["step_size"]
     _, grad_step = gradients(lambda v: ops.sum(quantizer(v, training=True) * upstream), [x], [step])
     qn, qp = integer_bounds(4, signed)
-    _, local = lsq_reference(x, float(numpy(step)), qn, qp, upstream)
+    _, local = lsq_reference(x, float(step_of(quantizer)[0]), qn, qp, upstream)
     expected = local.sum() / np.sqrt(5 * 6 * qp)  # N_F: features of one sample, not the batch
     np.testing.assert_allclose(grad_step, expected, rtol=1e-4)
 

@@ -66,39 +66,46 @@ def test_the_wrapped_layer_computes_with_the_quantized_weights(make_layer, input
 
 
 class _FlagQuantizer(qi3.BaseKerasTrainableQuantizer):
-    """Records the training flag it was called with; a threshold variable on the layer."""
+    """Records the training flag it was called with; one fixed threshold on the layer."""
+
+    parameter_spec = qi3.ParameterSpec(qi3.QuantizerParameter("threshold"))
 
     def __init__(self, config: qi3.NodeWeightsQuantizationConfig) -> None:
         super().__init__(config, qi3.QuantizationTarget.Weights, [qi3.QuantizationMethod.SYMMETRIC])
         self.flags: list[Any] = []
 
-    def initialize_quantization(self, tensor_shape, name, layer):  # type: ignore[no-untyped-def]
-        self.threshold = layer.add_weight(
-            name=f"{name}_threshold", shape=(), initializer="ones", trainable=False
-        )
-        return {"threshold": self.threshold}
+    def calibrate(self, values):  # type: ignore[no-untyped-def]
+        return {"threshold": float(np.abs(values).max())}
 
-    def __call__(self, inputs: Any, training: bool) -> Any:
+    def __call__(self, inputs: Any, training: Any) -> Any:
         self.flags.append(training)
-        return quantizer_utils.symmetric_quantize(inputs, self.threshold, 8)
+        return quantizer_utils.symmetric_quantize(inputs, self.parameters["threshold"], 8)
 
     def convert2inferable(self) -> qi3.BaseKerasInferableQuantizer:
-        return qi3.WeightsSymmetricInferableQuantizer(8, [1.0], False)
+        return qi3.WeightsSymmetricInferableQuantizer(
+            8, self.parameter_values()["threshold"], False
+        )
 
 
 def _weights_config() -> qi3.NodeWeightsQuantizationConfig:
     return qi3.NodeWeightsQuantizationConfig("symmetric", 8, {"threshold": 1.0}, None, False)
 
 
-def test_trainable_quantizers_get_the_training_flag_and_their_variables_live_on_the_wrapper():
+def test_trainable_quantizers_get_the_training_flag_their_variables_and_calibration():
     quantizer = _FlagQuantizer(_weights_config())
     wrapper = qi3.KerasQuantizationWrapper(L.Dense(2), {"kernel": quantizer})
     x = np.ones((1, 3), np.float32)
     wrapper(x, training=True)
     wrapper(x)
     assert quantizer.flags == [True, False]
-    assert wrapper.quantizer_variables == {"kernel": {"threshold": quantizer.threshold}}
-    assert any(v is quantizer.threshold for v in wrapper.non_trainable_weights)
+    threshold = quantizer.parameters["threshold"]
+    assert wrapper.quantizer_variables == {"kernel": {"threshold": threshold}}
+    assert any(v is threshold for v in wrapper.non_trainable_weights)
+    assigned = wrapper.calibrate()  # the weights are in place: max |kernel|
+    kernel_max = float(np.abs(numpy(wrapper.layer.kernel)).max())
+    assert assigned == {"kernel": {"threshold": [pytest.approx(kernel_max)]}}
+    with pytest.raises(ValueError, match="already quantizes quant_dense.*kernel"):
+        qi3.KerasQuantizationWrapper(L.Dense(2), {"kernel": quantizer}).build((None, 3))
     converted = wrapper.convert_to_inferable_quantizers()
     assert isinstance(
         converted.weights_quantizers["kernel"], qi3.WeightsSymmetricInferableQuantizer

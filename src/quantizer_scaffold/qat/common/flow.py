@@ -3,10 +3,12 @@
 ``qat_init`` clones a model, wrapping every layer it knows how to quantize in the back end's
 quantization wrapper, whose quantizers come from the back end's dispatcher and whose initial
 parameters come from data: weight thresholds (or ranges) from the kernel, activation
-thresholds, signedness and ranges from the outputs over the representative dataset. Layers
-it does not quantize are left as they are and listed in ``model.qat_report`` (and in a log
-warning when they hold weights). ``qat_finalize`` replaces every trainable quantizer with its
-``convert2inferable()``.
+thresholds, signedness and ranges from the outputs over the representative dataset. Once the
+clone holds the float weights, the calibration step runs each trainable quantizer's
+``calibrate`` hook (weights quantizers on their weight, activation quantizers that override
+``calibrate`` on the layer's representative outputs). Layers it does not quantize are left as
+they are and listed in ``model.qat_report`` (and in a log warning when they hold weights).
+``qat_finalize`` replaces every trainable quantizer with its ``convert2inferable()``.
 
 What differs between Keras 2 and Keras 3 (the layer classes, reading a model's layer graph,
 cloning, running the representative data) is behind ``QATBackEnd``; everything here is
@@ -135,7 +137,7 @@ def qat_init(
     if weights_method is None and activation_method is None:
         raise ValueError("nothing to quantize: weights_method and activation_method are both None")
     if weights_method is not None:
-        make_weights_quantizer = quantizer_factory(
+        make_weights_quantizer, _ = quantizer_factory(
             back_end,
             qat_config.weight_training_method,
             weights_method,
@@ -143,8 +145,9 @@ def qat_init(
             qat_config.weight_quantizer_params_override,
             "weight_quantizer_params_override",
         )
+    calibrates_activations = False
     if activation_method is not None:
-        make_activation_quantizer = quantizer_factory(
+        make_activation_quantizer, activation_class = quantizer_factory(
             back_end,
             qat_config.activation_training_method,
             activation_method,
@@ -152,6 +155,7 @@ def qat_init(
             qat_config.activation_quantizer_params_override,
             "activation_quantizer_params_override",
         )
+        calibrates_activations = activation_class.has_calibration()
     if activation_method is not None and representative_dataset is None:
         raise ValueError(
             "activation quantization needs data to set its thresholds: pass "
@@ -163,10 +167,12 @@ def qat_init(
     if not plan:
         supported = ", ".join(sorted(cls.__name__ for cls in back_end.quantized_weights))
         raise ValueError(f"no layer of {model.name!r} can be quantized: qat_init wraps {supported}")
-    statistics = (
-        output_statistics(back_end, model, plan, representative_dataset)
+    statistics, outputs = (
+        output_statistics(
+            back_end, model, plan, representative_dataset, keep=calibrates_activations
+        )
         if activation_method is not None
-        else {}
+        else ({}, {})
     )
 
     def wrap(layer: Layer, copy_layer: LayerCopier) -> Layer:
@@ -189,6 +195,10 @@ def qat_init(
         )
 
     qat_model = back_end.clone(model, wrap)
+    # the calibration step: the clone now holds the float weights
+    for layer in qat_model.layers:
+        if isinstance(layer, back_end.wrapper_class):
+            layer.calibrate([outputs.get(layer.layer.name)])
     log_report(report, model.name)
     qat_model.qat_report = report
     return qat_model
@@ -219,8 +229,9 @@ def quantizer_factory(
     target: QuantizationTarget,
     override: dict[str, Any] | None,
     override_name: str,
-) -> Callable[[Any], BaseTrainableQuantizer]:
-    """Resolve the quantizer class (and check the override) before touching the model."""
+) -> tuple[Callable[[Any], BaseTrainableQuantizer], type]:
+    """The quantizer class's factory, and the class (resolved, the override checked, before
+    the model is touched)."""
     quantizer_class = back_end.trainable_quantizer_class(training_method, method, target)
     override = dict(override or {})
     parameters = inspect.signature(quantizer_class).parameters
@@ -231,7 +242,7 @@ def quantizer_factory(
             f"{override_name} has {unknown}, which {quantizer_class.__name__}() does not take "
             f"(it takes: {', '.join(parameters)})"
         )
-    return lambda config: quantizer_class(config, **override)
+    return (lambda config: quantizer_class(config, **override)), quantizer_class
 
 
 def plan_layers(back_end: QATBackEnd, layers: Iterable[Layer]) -> tuple[Plan, QATReport]:
@@ -321,8 +332,13 @@ def output_statistics(
     model: Any,
     plan: Plan,
     representative_dataset: RepresentativeDataset,
-) -> dict[str, tuple[float, float]]:
-    """(min, max) of each planned layer's output over every representative batch."""
+    keep: bool = False,
+) -> tuple[dict[str, tuple[float, float]], dict[str, np.ndarray]]:
+    """(min, max) of each planned layer's output over every representative batch.
+
+    With ``keep``, also every output itself, the batches (and the calls of a shared layer)
+    concatenated on axis 0, for activation quantizers that calibrate from values.
+    """
     owners: list[str] = []
     outputs = []
     for name in plan:
@@ -332,6 +348,7 @@ def output_statistics(
     probe = back_end.probe_model(model, outputs)
     low = {name: np.inf for name in plan}
     high = {name: -np.inf for name in plan}
+    kept: dict[str, list[np.ndarray]] = {name: [] for name in plan} if keep else {}
     seen = 0
     for batch in input_batches(representative_dataset, len(model.inputs)):
         values = probe.predict_on_batch(batch)
@@ -340,6 +357,8 @@ def output_statistics(
         for name, value in zip(owners, values, strict=True):
             low[name] = min(low[name], float(np.min(value)))
             high[name] = max(high[name], float(np.max(value)))
+            if keep:
+                kept[name].append(np.asarray(value))
         seen += 1
     if not seen:
         raise ValueError("representative_dataset() yielded no batch: it must yield input batches")
@@ -349,7 +368,16 @@ def output_statistics(
                 f"the output of layer {name!r} is not finite on the representative data "
                 f"(min {low[name]}, max {high[name]}): check the inputs and the float model"
             )
-    return {name: (low[name], high[name]) for name in plan}
+    return {name: (low[name], high[name]) for name in plan}, {
+        name: _concatenate(values) for name, values in kept.items()
+    }
+
+
+def _concatenate(values: list[np.ndarray]) -> np.ndarray:
+    """Arrays on axis 0; flattened first when a shared layer's calls differ in shape."""
+    if len({v.shape[1:] for v in values}) == 1:
+        return np.concatenate(values, axis=0)
+    return np.concatenate([v.reshape(-1) for v in values])
 
 
 def input_batches(representative_dataset: Any, n_inputs: int) -> Iterator[Batch]:

@@ -4,7 +4,8 @@ Notation: ``n`` bits, threshold ``t > 0``, range ``[a, b]``; rounding is round-h
 ``floor(v + 0.5)``, the rounding of ``tf.quantization.fake_quant_with_min_max_vars``.
 
 - symmetric / power-of-two: ``delta = t / 2^(n - signed)``; the grid spans ``[-t, t - delta]``
-  (signed) or ``[0, t - delta]`` (unsigned). Power-of-two thresholds are ``2^ceil(log2 t)``.
+  (signed) or ``[0, t - delta]`` (unsigned). Power-of-two thresholds are ``2^ceil(log2 t)``
+  (``grid.power_of_two_ceil``).
 - uniform: ``[a, b]`` is first moved so that 0 is a grid level:
   ``s = (b - a) / (2^n - 1)``, ``a' = s * round(a / s)``, ``b' = b - a + a'``.
 - every grid is then the ``2^n`` levels spanning ``[low, high]``:
@@ -19,8 +20,6 @@ same arithmetic in the same order; gradients are the back ends' business.
 from __future__ import annotations
 
 from typing import Any, Protocol
-
-import numpy as np
 
 
 class ArrayOps(Protocol):
@@ -73,10 +72,3 @@ def quantize_clipped(
         scale = (high - low) / float(2**n_bits - 1)
     zero_point = round_half_up(xp, -low / scale)
     return (round_half_up(xp, (clipped - low) / scale) - zero_point) * scale
-
-
-def power_of_two_ceil(threshold: Any, min_threshold: float) -> np.ndarray:
-    """``2^ceil(log2(max(t, min_threshold)))`` as float32, exact for powers of two (numpy)."""
-    values = np.maximum(np.asarray(threshold, dtype=np.float64), min_threshold)
-    mantissas, exponents = np.frexp(values)  # t = m * 2^e with m in [0.5, 1)
-    return np.ldexp(1.0, exponents - (mantissas == 0.5)).astype(np.float32)

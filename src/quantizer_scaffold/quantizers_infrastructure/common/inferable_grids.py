@@ -2,7 +2,9 @@
 
 Each family validates its parameters once, at construction, keeps them as plain lists, floats,
 ints and bools (so ``get_config`` is JSON-safe and ``from_config(get_config())`` is the same
-quantizer), and quantizes through ``grid_ops``: the back end's ``quantizer_utils`` module,
+quantizer), declares them (``parameter_spec``), describes its output values (``grid()``: all
+six are integer grids with a zero point that int8 tensors can hold), and quantizes through
+``grid_ops``: the back end's ``quantizer_utils`` module,
 which provides ``as_tensor``, ``static_shape``, ``constant``, ``channel_broadcast``,
 ``symmetric_quantize`` and ``uniform_quantize``. A back end declares its six classes as a
 family plus its base class, ``grid_ops``, ``mark_quantizer`` and its own registration.
@@ -15,6 +17,14 @@ from typing import Any, ClassVar
 
 from . import validation
 from .base_inferable_quantizer import BaseInferableQuantizer
+from .grid import UniformGrid
+from .parameters import ParameterSpec, QuantizerParameter
+
+THRESHOLD = ParameterSpec(QuantizerParameter("threshold"))
+RANGE = ParameterSpec(
+    QuantizerParameter("min_range", initial="range_min"),
+    QuantizerParameter("max_range", initial="range_max"),
+)
 
 
 def _channel_layout(owner: str, per_channel: Any, axis: Any, channels: int) -> int | None:
@@ -59,6 +69,7 @@ class _ThresholdGrid(GridQuantizer):
     """Validation of the symmetric and power-of-two thresholds."""
 
     power_of_two: ClassVar[bool] = False
+    parameter_spec = THRESHOLD
 
     def _thresholds(self, threshold: Any) -> list[float]:
         owner = type(self).__name__
@@ -97,6 +108,10 @@ class WeightsThresholdGrid(_ThresholdGrid):
             threshold = self.threshold[0]
         return self.grid_ops.symmetric_quantize(inputs, threshold, self.num_bits, signed=True)
 
+    def grid(self) -> UniformGrid:
+        axis = self.channel_axis if self.per_channel else None
+        return UniformGrid.symmetric(self.threshold, self.num_bits, True, axis)
+
     def get_config(self) -> dict[str, Any]:
         return {
             "num_bits": self.num_bits,
@@ -122,12 +137,17 @@ class ActivationThresholdGrid(_ThresholdGrid):
             self.grid_ops.as_tensor(inputs), self.threshold[0], self.num_bits, signed=self.signed
         )
 
+    def grid(self) -> UniformGrid:
+        return UniformGrid.symmetric(self.threshold, self.num_bits, self.signed)
+
     def get_config(self) -> dict[str, Any]:
         return {"num_bits": self.num_bits, "threshold": list(self.threshold), "signed": self.signed}
 
 
 class WeightsUniformGrid(GridQuantizer):
     """Uniform weights on [min_range, max_range] moved so that zero is on the grid."""
+
+    parameter_spec = RANGE
 
     def __init__(
         self,
@@ -154,6 +174,10 @@ class WeightsUniformGrid(GridQuantizer):
             low, high = self.min_range[0], self.max_range[0]
         return self.grid_ops.uniform_quantize(inputs, low, high, self.num_bits)
 
+    def grid(self) -> UniformGrid:
+        axis = self.channel_axis if self.per_channel else None
+        return UniformGrid.uniform(self.min_range, self.max_range, self.num_bits, axis)
+
     def get_config(self) -> dict[str, Any]:
         return {
             "num_bits": self.num_bits,
@@ -166,6 +190,8 @@ class WeightsUniformGrid(GridQuantizer):
 
 class ActivationUniformGrid(GridQuantizer):
     """Uniform activations on [min_range, max_range] moved so that zero is on the grid."""
+
+    parameter_spec = RANGE
 
     def __init__(self, num_bits: int, min_range: list[float], max_range: list[float]) -> None:
         owner = type(self).__name__
@@ -180,6 +206,9 @@ class ActivationUniformGrid(GridQuantizer):
         return self.grid_ops.uniform_quantize(
             self.grid_ops.as_tensor(inputs), self.min_range[0], self.max_range[0], self.num_bits
         )
+
+    def grid(self) -> UniformGrid:
+        return UniformGrid.uniform(self.min_range, self.max_range, self.num_bits)
 
     def get_config(self) -> dict[str, Any]:
         return {

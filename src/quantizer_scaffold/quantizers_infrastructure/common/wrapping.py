@@ -1,8 +1,8 @@
 """What a quantization wrapper of any back end decides about its quantizers, once.
 
-Whether a quantizer is trainable is decided by its class (``BaseTrainableQuantizer``), never by
-its call signature; whether it receives ``training`` by ``accepts_training_argument()``; and a
-quantizer of the other Keras is refused with one clear error.
+A quantizer is trainable by its class (``BaseTrainableQuantizer``), never by its call
+signature: a trainable one is called ``quantizer(tensor, training)``, an inferable one
+``quantizer(tensor)``. A quantizer of the other Keras is refused with one clear error.
 """
 
 from __future__ import annotations
@@ -27,12 +27,9 @@ def check_quantizer(quantizer: Any, where: str, keras: str) -> Quantizer:
     return quantizer
 
 
-def wants_training(quantizer: Quantizer) -> bool:
-    """Whether the wrapper passes ``training`` to ``quantizer``."""
-    return (
-        isinstance(quantizer, BaseTrainableQuantizer)
-        and type(quantizer).accepts_training_argument()
-    )
+def is_trainable(quantizer: Quantizer) -> bool:
+    """Whether the wrapper calls ``quantizer(tensor, training)`` (and gives it variables)."""
+    return isinstance(quantizer, BaseTrainableQuantizer)
 
 
 def to_inferable(quantizer: Quantizer) -> BaseInferableQuantizer:

@@ -1,7 +1,8 @@
 """The six built-in Keras 2 inferable quantizers: fixed parameters, the math of quantizer_utils.
 
-The families (validation, configs, the call) are shared with Keras 3 in
-``common/inferable_grids.py``; this module gives them their Keras 2 base, math and names.
+The families (validation, configs, declared parameters, ``grid()``, the call) are shared with
+Keras 3 in ``common/inferable_grids.py``; this module gives them their Keras 2 base, math and
+names.
 """
 
 from __future__ import annotations

@@ -4,7 +4,11 @@ The wrapper quantizes the named weights of the inner layer (``"kernel"``,
 ``"depthwise_kernel"``, ...), runs the inner layer's ``call`` with them, then applies the
 activation quantizers to its output. Trainable quantizers create their variables on the
 wrapper at build time (``initialize_quantization(shape, name, layer=wrapper)``), so they are
-ordinary Keras weights: trained, saved and restored on every back end.
+ordinary Keras weights: trained, saved and restored on every back end. Each trainable
+quantizer serves one tensor: the wrapper claims it at build time. A trainable quantizer (a
+``BaseTrainableQuantizer``, decided once by class) is called ``quantizer(tensor, training)``,
+an inferable one ``quantizer(tensor)``. ``calibrate()`` is the QAT flow's calibration step,
+run once the inner layer's float weights are in place.
 
 Keras 3 layers often reach a weight through a property (``Dense.kernel`` reads
 ``Dense._kernel``); the wrapper finds, once at build, the attribute that holds each quantized
@@ -14,12 +18,14 @@ variable and stands the quantized tensor in for it while the inner layer's ``cal
 from __future__ import annotations
 
 import inspect
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
+
+import numpy as np
 
 from ..common.base_trainable_quantizer import BaseTrainableQuantizer
 from ..common.frameworks import KERAS3, check_keras
-from ..common.wrapping import Quantizer, check_quantizer, to_inferable, wants_training
+from ..common.wrapping import Quantizer, check_quantizer, is_trainable, to_inferable
 from .compat import keras
 from .serialization import deserialize_quantizer, register_quantizer, serialize_quantizer
 
@@ -67,8 +73,8 @@ class KerasQuantizationWrapper(keras.layers.Wrapper):
         state = {
             "_weights_quantizers": weights_quantizers,
             "_activation_quantizers": activation_quantizers,
-            "_activation_plan": [(q, wants_training(q)) for q in activation_quantizers],
-            "_weights_plan": [],  # (holding attribute, quantizer, wants training), set at build
+            "_activation_plan": [(q, is_trainable(q)) for q in activation_quantizers],
+            "_weights_plan": [],  # (attribute, holding attribute, quantizer, trainable), at build
             "_layer_takes_training": "training" in inspect.signature(layer.call).parameters,
             "_quantizer_variables": {},
         }
@@ -96,8 +102,9 @@ class KerasQuantizationWrapper(keras.layers.Wrapper):
         plan = []
         for attr, quantizer in self._weights_quantizers.items():
             holder = _holding_attribute(self.layer, attr, self.name)
-            plan.append((holder, quantizer, wants_training(quantizer)))
+            plan.append((attr, holder, quantizer, is_trainable(quantizer)))
             if isinstance(quantizer, BaseTrainableQuantizer):
+                quantizer.claim(f"{self.name}.{attr}")
                 variables[attr] = quantizer.initialize_quantization(
                     getattr(self.layer, attr).shape, f"{attr}_quantizer", self
                 )
@@ -106,9 +113,36 @@ class KerasQuantizationWrapper(keras.layers.Wrapper):
             output_shape = self.layer.compute_output_shape(input_shape)
             for i, quantizer in enumerate(self._activation_quantizers):
                 if isinstance(quantizer, BaseTrainableQuantizer):
+                    quantizer.claim(f"{self.name}.activation_{i}")
                     variables[f"activation_{i}"] = quantizer.initialize_quantization(
                         output_shape, f"activation_{i}_quantizer", self
                     )
+
+    def calibrate(
+        self, activation_values: Sequence[np.ndarray | None] | None = None
+    ) -> dict[str, dict[str, list[float]]]:
+        """The calibration step: each trainable quantizer's ``calibrate_parameters``.
+
+        Weights quantizers get the inner layer's current (float) weight values; activation
+        quantizer ``i`` gets ``activation_values[i]`` (the layer's outputs on representative
+        data), or is skipped when that is None or not given. Run it once the weights are in
+        place (``qat_init`` does); returns what each quantizer set, by weight or
+        ``activation_i``.
+        """
+        if not self.built:
+            raise RuntimeError(
+                f"{self.name}: calibrate() needs the built wrapper (call it on data first)"
+            )
+        values = list(activation_values or [])
+        assigned = {}
+        for attr, _, quantizer, trainable in self._weights_plan:
+            if trainable:
+                weight = keras.ops.convert_to_numpy(getattr(self.layer, attr).value)
+                assigned[attr] = quantizer.calibrate_parameters(weight)
+        for i, (quantizer, trainable) in enumerate(self._activation_plan):
+            if trainable and i < len(values) and values[i] is not None:
+                assigned[f"activation_{i}"] = quantizer.calibrate_parameters(values[i])
+        return assigned
 
     def call(self, inputs: Any, training: Any = None, **kwargs: Any) -> Any:
         if training is None:
@@ -116,19 +150,19 @@ class KerasQuantizationWrapper(keras.layers.Wrapper):
         held = self.layer.__dict__
         originals = []
         try:
-            for holder, quantizer, wants in self._weights_plan:
+            for _, holder, quantizer, trainable in self._weights_plan:
                 weight = held[holder]
                 originals.append((holder, weight))
                 # the inner layer reads the quantized tensor where it keeps the variable
-                held[holder] = quantizer(weight, training) if wants else quantizer(weight)
+                held[holder] = quantizer(weight, training) if trainable else quantizer(weight)
             if self._layer_takes_training:
                 kwargs["training"] = training
             outputs = self.layer.call(inputs, **kwargs)
         finally:
             for holder, weight in originals:
                 held[holder] = weight
-        for quantizer, wants in self._activation_plan:
-            outputs = quantizer(outputs, training) if wants else quantizer(outputs)
+        for quantizer, trainable in self._activation_plan:
+            outputs = quantizer(outputs, training) if trainable else quantizer(outputs)
         return outputs
 
     def compute_output_shape(self, input_shape: Any) -> Any:

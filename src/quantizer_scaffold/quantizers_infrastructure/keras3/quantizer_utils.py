@@ -44,6 +44,17 @@ def ste_round(x: Any) -> Any:
     return ops.stop_gradient(round_half_up(x)) + (x - ops.stop_gradient(x))
 
 
+def by_training(training: Any, train: Any, infer: Any) -> Any:
+    """``train()`` if ``training`` else ``infer()``: for a trainable quantizer's ``__call__``.
+
+    ``training`` is a Python bool (what Keras 3 passes) or a boolean scalar tensor, which
+    becomes a ``keras.ops.cond``.
+    """
+    if isinstance(training, (bool, int)) or training is None:
+        return train() if training else infer()
+    return ops.cond(ops.cast(training, "bool"), train, infer)
+
+
 def channel_broadcast(values: Any, rank: int, channel_axis: int) -> Any:
     """Reshape a per-channel vector to broadcast against a rank-``rank`` tensor on that axis."""
     if not -rank <= channel_axis < rank:
