@@ -278,3 +278,39 @@ def test_a_keras3_layer_inside_a_tf_keras_model_is_one_clear_error():
         qat.qat_init(mixed, activation_method=None)
     assert "of model 'mixed' is a Keras 3 object" in str(error.value)
     assert "used with Keras 2 (tf_keras): the two cannot be mixed" in str(error.value)
+
+
+PROJECT_DISPATCHER = """
+from enum import Enum
+
+from quantizer_scaffold import quantizers_infrastructure as qi
+from quantizer_scaffold.qat.keras3.quantizer.ste_rounding.symmetric_ste import (
+    STEActivationQuantizer,
+    STEWeightQuantizer,
+)
+
+
+class TrainingMethod(Enum):
+    Mine = 0
+
+
+SYMMETRIC = qi.QuantizationMethod.SYMMETRIC
+METHOD2WEIGHTQUANTIZER = {TrainingMethod.Mine: {SYMMETRIC: STEWeightQuantizer}}
+METHOD2ACTQUANTIZER = {TrainingMethod.Mine: {SYMMETRIC: STEActivationQuantizer}}
+"""
+
+
+def test_a_projects_own_keras3_dispatcher_serves_its_training_method(
+    tmp_path, monkeypatch, float_model, representative_dataset
+):
+    from quantizer_scaffold.qat import register_dispatcher
+
+    (tmp_path / "k3_project_dispatcher.py").write_text(PROJECT_DISPATCHER)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    import k3_project_dispatcher as project
+
+    register_dispatcher(project, backend="keras3")
+    mine = project.TrainingMethod.Mine
+    qat_model = qat_init(float_model, representative_dataset, QATConfig(mine, mine))
+    kernel = qat_model.get_layer("quant_dense").weights_quantizers["kernel"]
+    assert type(kernel).__name__ == "STEWeightQuantizer" and ".keras3." in type(kernel).__module__
