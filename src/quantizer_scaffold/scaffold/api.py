@@ -13,7 +13,8 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import builtin, registry, transaction, validate
+from .. import __version__
+from . import builtin, ownership, registry, transaction, validate
 from .errors import ConflictError, UsageError
 from .manifest import Manifest, sha256
 from .naming import MethodName, QuantizationMethod, Target
@@ -111,15 +112,20 @@ def _diff(path: str, before: str | None, after: str | None) -> str:
     return "".join(line if line.endswith("\n") else line + "\n" for line in lines)
 
 
+INTERRUPTED = (
+    f"an interrupted scaffold-quantizer run left {transaction.JOURNAL_FILE}; "
+    "`scaffold-quantizer recover --dry-run` shows what finishing it does and "
+    "`scaffold-quantizer recover` does it (it restores only files that still hold what that "
+    "run left there)"
+)
+
+
 @contextlib.contextmanager
 def _session(project: Project, writes: bool, report: Report) -> Iterator[None]:
     """Hold the lock and recover an interrupted run, unless this run writes nothing."""
     if not writes:
-        if (project.root / transaction.JOURNAL_FILE).exists():
-            raise UsageError(
-                f"an interrupted run left {transaction.JOURNAL_FILE}; run scaffold-quantizer "
-                "once without --dry-run/--check to finish it"
-            )
+        if transaction.journal_left(project.root):
+            raise UsageError(INTERRUPTED)
         yield
         return
     with transaction.project_lock(project.root):
@@ -127,6 +133,42 @@ def _session(project: Project, writes: bool, report: Report) -> Iterator[None]:
         if recovered:
             report.notes.append(recovered)
         yield
+
+
+def recover(
+    root: str | Path | None = None,
+    cwd: str | Path | None = None,
+    dry_run: bool = False,
+    discard_journal: bool = False,
+) -> Report:
+    """Finish or undo an interrupted run (``transaction.recover``); ``dry_run`` shows which
+    files it would restore; ``discard_journal`` forgets the run and keeps every file as it is."""
+    project = load_project(Path(root) if root else None, Path(cwd) if cwd else None)
+    report = Report("recover", str(project.root))
+    if dry_run:
+        journal = transaction.read_journal(project.root)
+        if journal is None:
+            report.notes.append("no interrupted run to recover")
+        elif discard_journal:
+            report.notes.append("would forget the interrupted run; every file stays as it is")
+        else:
+            plan = transaction.plan_recovery(project.root, journal)
+            report.notes.append(plan.describe(planned=True))
+            for change in plan.restore:
+                undo = transaction.Change(change.path, change.after, change.before)
+                diff = _diff(change.path, undo.before, undo.after)
+                report.files.append(FileReport(change.path, undo.action, diff))
+        report.dry_run = True
+        return report
+    with transaction.project_lock(project.root):
+        journal = None if discard_journal else transaction.read_journal(project.root)
+        plan = transaction.plan_recovery(project.root, journal) if journal else None
+        done = transaction.recover(project.root, discard=discard_journal)
+        report.notes.append(done or "no interrupted run to recover")
+        for change in plan.restore if plan else []:
+            undo = transaction.Change(change.path, change.after, change.before)
+            report.files.append(FileReport(change.path, undo.action))
+    return report
 
 
 class _Workspace:
@@ -165,19 +207,36 @@ class _Workspace:
         return [transaction.Change(p, self.before[p], t) for p, t in self.after.items()]
 
 
-def _registry_texts(
-    project: Project, space: _Workspace, backend: str = DEFAULT_BACKEND
-) -> registry.RegistryTexts:
+def _registry_files(project: Project, backend: str = DEFAULT_BACKEND) -> tuple[str, str]:
+    """The enum file and the back end's dispatcher file, checked to be two files (not
+    folders, not one file under two names)."""
     config = project.config
     dispatcher_file = config.backend(backend).dispatcher_file
+    for key, path in (
+        ("training_method_file", config.training_method_file),
+        ("dispatcher_file", dispatcher_file),
+    ):
+        if project.path(path).is_dir():
+            raise UsageError(
+                f"[tool.scaffold-quantizer] {key} = {path!r} names a folder; point it at the "
+                ".py file that defines "
+                + ("the TrainingMethod enum" if key == "training_method_file" else "the dicts")
+            )
     if config.training_method_file == dispatcher_file:
         raise UsageError(
             f"training_method_file and dispatcher_file are the same file ({dispatcher_file}); "
             "the enum and the dispatcher dictionaries must live in different files"
         )
+    return config.training_method_file, dispatcher_file
+
+
+def _registry_texts(
+    project: Project, space: _Workspace, backend: str = DEFAULT_BACKEND
+) -> registry.RegistryTexts:
+    enum_file, dispatcher_file = _registry_files(project, backend)
     return registry.RegistryTexts(
-        enum_text=space.require(config.training_method_file, "the TrainingMethod enum"),
-        enum_label=config.training_method_file,
+        enum_text=space.require(enum_file, "the TrainingMethod enum"),
+        enum_label=enum_file,
         dispatcher_text=space.require(dispatcher_file, "the quantizer dispatcher"),
         dispatcher_label=dispatcher_file,
     )
@@ -197,7 +256,7 @@ def _create_own_registry(
     own runtime) must point [tool.scaffold-quantizer] at its existing registry.
     """
     config = project.config
-    dispatcher_file = config.backend(backend).dispatcher_file
+    _, dispatcher_file = _registry_files(project, backend)
     has_enum = space.read(config.training_method_file) is not None
     has_dispatcher = space.read(dispatcher_file) is not None
     if (has_enum and has_dispatcher) or config.uses_own_runtime:
@@ -328,25 +387,35 @@ def scaffold(
     """Render and register a trainable + inferable quantizer pair and its tests.
 
     In a user's project without a registry, the first run creates the project's own
-    (``own_registry``) and declares it to the runtime.
+    (``own_registry``) and declares it to the runtime. On a method that exists, files you
+    edited are kept (``ownership``), and a pair that ``remove`` kept is registered again.
     """
     name = MethodName.parse(method)
     target = parse_target(target)
     wanted = parse_methods(quantization_methods)
     project = load_project(Path(root) if root else None, Path(cwd) if cwd else None)
     layout = project.config.backend(backend)
+    project.config.check_importable(backend)
     builtin.refuse_builtin_name(project, name, backend)
     from .render import render
 
-    report = Report("scaffold", str(project.root), name.enum_member, target.value)
+    member = name.enum_member
+    report = Report("scaffold", str(project.root), member, target.value)
     with _session(project, writes=not (dry_run or check), report=report):
         space = _Workspace(project)
         config = project.config
         manifest = Manifest.parse(space.read(config.manifest_file), config.manifest_file)
         created_registry = _create_own_registry(project, space, backend, report)
         texts = registry.Registry(_registry_texts(project, space, backend))
+        _refuse_case_twin(texts, name, method)
+        recorded = manifest.options(member, target.value) or manifest.options(
+            member, target.value, kept=True
+        )
         present = texts.registered_keys(name, target)
         methods = [m for m in ORDER if m in set(wanted) | set(present)]
+        options_changed = recorded is not None and set(recorded["quantization_methods"]) != set(
+            methods
+        )
         rendering = render(project, name, target, methods, backend)
         clash = f"{layout.quantizers_dir}/{name.package}.py"
         if space.read(clash) is not None:
@@ -355,55 +424,59 @@ def scaffold(
                 "choose another --method"
             )
         notes: dict[str, str] = {}
+        keep: dict[str, str] = {}
         written: dict[str, str] = {}
+        kept_records: dict[str, dict[str, object]] = {}
         for path, text in rendering.files.items():
-            current = space.read(path)
-            if current is None or current == text:
+            own = ownership.of(manifest, path, space.read(path))
+            decision = ownership.for_scaffold(own, text, member, options_changed, force)
+            if decision.action == "write":
                 space.stage(path, text)
                 written[path] = text
-                continue
-            recorded = manifest.file_hash(path)
-            if recorded is None:
-                raise ConflictError(
-                    f"{path} exists and was not generated by scaffold-quantizer; move it away "
-                    "or choose another --method"
-                )
-            if recorded != sha256(current):
-                raise ConflictError(
-                    f"{path} was edited since scaffold-quantizer generated it; it is never "
-                    "overwritten (move it away to regenerate it)"
-                )
-            if not force:
-                raise ConflictError(
-                    f"{path} was generated before with other options; pass --force to "
-                    "replace it (it has no edits of yours)"
-                )
-            space.stage(path, text)
-            written[path] = text
-            notes[path] = "replaced (--force)"
-        replaceable = manifest.registered_methods(name.enum_member, target.value) if force else []
+                if decision.note:
+                    notes[path] = decision.note
+            else:
+                keep[path] = decision.note
+                if own.record is not None:
+                    kept_records[path] = own.record
         result = registry.register(
             texts,
             name,
             target,
             methods,
             rendering.training_module,
-            replaceable=replaceable,
+            recorded=(recorded or {}).get("quantization_methods", []),
             line_length=project.line_length,
             linted=project.lints_line_length,
         )
+        for grid, value in result.kept_values:
+            report.notes.append(
+                f"kept your {target.dispatcher} entry {member} / {grid.upper()}: {value} "
+                f"(scaffold-quantizer registered {name.training_class(target)} there; your "
+                "edits are never overwritten)"
+            )
         space.stage(config.training_method_file, result.enum_text)
         space.stage(layout.dispatcher_file, result.dispatcher_text)
         updated = manifest.copy()
+        again = updated.take_kept(member, target.value)
+        if again:
+            report.notes.append(
+                f"registered {member} ({target.value}) again: the pair `remove` kept because "
+                "you edited it (your files are as you left them)"
+            )
+        for path, record in kept_records.items():
+            updated.keep_record(member, path, record)  # edited: the base stays what it was
         shared = {p: t for p, t in written.items() if p == f"{rendering.package_dir}/__init__.py"}
-        updated.record_files(name.enum_member, None, shared)
+        updated.record_files(member, None, shared)
         updated.record_files(
-            name.enum_member, target.value, {p: t for p, t in written.items() if p not in shared}
+            member, target.value, {p: t for p, t in written.items() if p not in shared}
         )
-        updated.record_registration(name.enum_member, target.value, methods, result.created_member)
+        updated.record_registration(
+            member, target.value, methods, result.created_member, backend, __version__
+        )
         new_files = [p for p in written if space.before.get(p) is None]
-        created_dirs = _missing_dirs(project, new_files)
-        updated.record_dirs(name.enum_member, created_dirs)
+        created_dirs = _missing_dirs(project, new_files) + list(again.get("created_dirs", []))
+        updated.record_dirs(member, created_dirs)
         if created_registry:
             updated.record_registry(
                 backend,
@@ -422,7 +495,17 @@ def scaffold(
             backend,
         )
         report.next_steps = next_steps(project, rendering, Path(cwd) if cwd else None, report)
-        return _finish(project, space, report, dry_run, check, notes)
+        return _finish(project, space, report, dry_run, check, notes, keep)
+
+
+def _refuse_case_twin(reg: registry.Registry, name: MethodName, given: str) -> None:
+    """A new member that differs from an existing one only in case is a typo, not a method."""
+    for member in reg.members:
+        if member != name.enum_member and member.casefold() == name.enum_member.casefold():
+            raise ConflictError(
+                f"--method {given} would add TrainingMethod.{name.enum_member} next to "
+                f"{member}, which differs from it only in case; did you mean --method {member}?"
+            )
 
 
 def _missing_dirs(project: Project, files: Sequence[str]) -> list[str]:
@@ -448,41 +531,44 @@ def remove(
 ) -> Report:
     """Undo ``scaffold``: registrations out, unedited generated files deleted, edits kept.
 
-    Removing the last method of a registry that ``scaffold`` created also removes that
-    registry (its files, if unedited, and its entry point in pyproject.toml).
+    A pair in which you edited a file stays whole and is recorded as kept: scaffolding the
+    method again registers it again. Removing the last method of a registry that
+    ``scaffold`` created also removes that registry (its files, if unedited, and its entry
+    point in pyproject.toml). A method that is not registered is nothing to change.
     """
     name = MethodName.parse(method)
     chosen = parse_target(target) if target is not None else None
     project = load_project(Path(root) if root else None, Path(cwd) if cwd else None)
     layout = project.config.backend(backend)
+    member = name.enum_member
 
-    report = Report("remove", str(project.root), name.enum_member, chosen.value if chosen else None)
+    report = Report("remove", str(project.root), member, chosen.value if chosen else None)
     with _session(project, writes=not (dry_run or check), report=report):
         space = _Workspace(project)
         config = project.config
         manifest = Manifest.parse(space.read(config.manifest_file), config.manifest_file)
         if not config.uses_own_runtime and space.read(config.training_method_file) is None:
-            raise UsageError(
-                f"{name.enum_member} is not registered: this project has no registry yet "
-                f"({config.training_method_file}); `scaffold-quantizer list` shows what is"
+            report.notes.append(
+                f"{member} is not registered: this project has no registry yet "
+                f"({config.training_method_file}); nothing to remove"
             )
+            report.dry_run = dry_run or check
+            return report
         texts = registry.Registry(_registry_texts(project, space, backend))
-        registered = {t for t in Target if texts.registered_keys(name, t)} | {
-            Target(t) for t in manifest.targets(name.enum_member)
+        scaffolded = {t for t in Target if texts.registered_keys(name, t)} | {
+            Target(t) for t in manifest.targets(member)
         }
-        targets = [t for t in Target if (chosen is None or t is chosen) and t in registered]
+        targets = [t for t in Target if (chosen is None or t is chosen) and t in scaffolded]
         if not targets:
-            what = f"for {chosen.value}" if chosen else "at all"
-            raise UsageError(
-                f"{name.enum_member} is not registered {what}; "
-                "`scaffold-quantizer list` shows what is"
-            )
+            _nothing_to_remove(project, texts, manifest, name, chosen, backend, report)
+            report.dry_run = dry_run or check
+            return report
         package_dir = f"{layout.quantizers_dir}/{name.package}"
         modules = {
             t: module_of(project, f"{package_dir}/{name.training_module(t)}.py") for t in Target
         }
-        entry = manifest.method(name.enum_member) or {}
-        remaining = [t for t in manifest.targets(name.enum_member) if Target(t) not in targets]
+        entry = manifest.method(member) or {}
+        remaining = [t for t in manifest.targets(member) if Target(t) not in targets]
         result = registry.unregister(
             texts,
             name,
@@ -499,25 +585,34 @@ def remove(
             for path, record in sorted(entry.get("files", {}).items())
             if (record["target"] is None and not remaining) or record["target"] in wanted
         }
-        present = {path: text for path in files if (text := space.read(path)) is not None}
-        edited = {p for p, text in present.items() if sha256(text) != files[p]["sha256"]}
+        owners = {path: ownership.of(manifest, path, space.read(path)) for path in files}
         # a pair's modules import each other, its test imports both, and they all live in the
         # method's package: keep them together with what the user edited, or the kept code breaks
-        kept_targets = {files[p]["target"] for p in edited}
+        kept_targets = {
+            files[p]["target"] for p, o in owners.items() if o.owner is ownership.Owner.EDITED
+        }
         keep: dict[str, str] = {}
-        for path in present:
-            target = files[path]["target"]
-            if path in edited:
-                keep[path] = "edited since it was generated"
-            elif target in kept_targets or (target is None and kept_targets):
+        for path, own in owners.items():
+            file_target = files[path]["target"]
+            decision = ownership.for_remove(own)
+            if own.owner is ownership.Owner.ABSENT:
+                continue
+            if decision.action == "keep":
+                keep[path] = decision.note
+            elif file_target in kept_targets or (file_target is None and kept_targets):
                 keep[path] = "kept with the edited files it belongs with"
             else:
                 space.stage(path, None)
+        options = {t: manifest.options(member, t) or {} for t in wanted}
         for t in targets:
-            updated.forget_target(name.enum_member, t.value)
-        if not remaining:
-            for path in keep:
-                updated.forget_file(path)
+            updated.forget_target(member, t.value)
+        if keep:
+            updated.keep_pair(
+                member,
+                {t: options[t] for t in sorted(kept_targets - {None})},
+                {path: files[path] for path in keep},
+                [] if remaining else list(entry.get("created_dirs", [])),
+            )
         remove_dirs = [] if remaining else list(entry.get("created_dirs", []))
         # a folder this method created that still holds another method's files is handed to
         # that method, so that removing it later removes the folder too
@@ -532,12 +627,57 @@ def remove(
         if space.read(config.training_method_file) is not None:  # not a removed registry
             _validate(project, space, {}, result.members, backend)
         if result.removed_member:
-            report.notes.append(f"removed TrainingMethod.{name.enum_member}")
+            report.notes.append(f"removed TrainingMethod.{member}")
+        if result.kept_member:
+            report.notes.append(result.kept_member)
         if keep:
             report.notes.append(
-                "kept files you edited (delete them yourself if you no longer need them)"
+                "kept the files of the pair you edited: `scaffold-quantizer --method "
+                f"{member}` registers it again (its test is skipped until then); delete "
+                "them yourself if you no longer need them"
             )
         return _finish(project, space, report, dry_run, check, {}, keep, remove_dirs)
+
+
+def _nothing_to_remove(
+    project: Project,
+    texts: registry.Registry,
+    manifest: Manifest,
+    name: MethodName,
+    chosen: Target | None,
+    backend: str,
+    report: Report,
+) -> None:
+    """``remove`` of a method that scaffold-quantizer did not register (for ``chosen``): a
+    note when there is nothing, a refusal when the method is there but was made by hand."""
+    member = name.enum_member
+    label = f"for {chosen.value}" if chosen else ""
+    by_hand = [t for t in Target if (chosen is None or t is chosen) and texts.quantizers(member, t)]
+    if member in texts.members and (by_hand or chosen is None):
+        where = texts.texts.enum_label if not by_hand else texts.texts.dispatcher_label
+        raise UsageError(
+            f"{member} is registered in {where}, but not by scaffold-quantizer "
+            f"({project.config.manifest_file} does not record it): remove only undoes what "
+            "scaffold-quantizer made; edit the registry yourself to remove it"
+        )
+    builtin_registry = builtin.builtin_registry(project, backend)
+    if builtin_registry is not None and member in builtin_registry.members:
+        raise UsageError(
+            f"{member} is quantizer-scaffold's built-in training method; it is not part of "
+            "this project and cannot be removed from it"
+        )
+    kept = manifest.kept(member)
+    if kept is not None:
+        report.notes.append(
+            f"{member} is not registered{' ' + label if label else ''}; the files `remove` "
+            f"kept because you edited them stay ({', '.join(sorted(kept['files']))}): "
+            f"`scaffold-quantizer --method {member}` registers them again"
+        )
+        return
+    report.notes.append(
+        f"{member} is not registered{' ' + label if label else ''}; nothing to remove "
+        "(`scaffold-quantizer list` shows what is)"
+    )
 
 
 def _remove_own_registry(

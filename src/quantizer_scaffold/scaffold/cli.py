@@ -120,6 +120,7 @@ class _ScaffoldGroup(click.Group):
         formatter.write_usage(PROG, "--method NAME [--target weights|activation] [OPTIONS]")
         formatter.write_usage(PROG, "remove --method NAME [--target ...] [OPTIONS]")
         formatter.write_usage(PROG, "list [--root PATH] [--json]")
+        formatter.write_usage(PROG, "recover [--dry-run] [--discard-journal]")
 
 
 @click.group(
@@ -222,14 +223,38 @@ def remove_command(
     _finish(report, as_json, dry_run, check)
 
 
+@cli.command("recover")
+@_root_option()
+@click.option("--dry-run", is_flag=True, help="Show what recovery would restore; write nothing.")
+@click.option(
+    "--discard-journal",
+    is_flag=True,
+    help="Forget the interrupted run and keep every file as it is (after checking git diff).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print a machine-readable report.")
+def recover_command(root: str | None, dry_run: bool, discard_journal: bool, as_json: bool) -> None:
+    """Finish or undo a run that was interrupted (any writing run does this first).
+
+    Only files that still hold what the interrupted run left there are restored; a file
+    changed since stops recovery with its name.
+    """
+    from . import api
+
+    report = api.recover(root=root, dry_run=dry_run, discard_journal=discard_journal)
+    _print_report(report, as_json, show_diffs=dry_run)
+
+
 @cli.command("list")
 @_root_option()
 @click.option("--json", "as_json", is_flag=True, help="Print a machine-readable list.")
 def list_command(root: str | None, as_json: bool) -> None:
     """Show every training method, its quantizer classes and where it is registered."""
-    from . import api
+    from . import api, transaction
 
     project, methods = api.list_methods(root=root)
+    if transaction.journal_left(project.root):
+        click.secho(f"warning: {api.INTERRUPTED}; the registry below may be half-written",
+                    fg="yellow", err=True)  # fmt: skip
     if as_json:
         rows = [m.to_dict() for m in methods]
         click.echo(json.dumps({"root": str(project.root), "methods": rows}, indent=2))
