@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import contextlib
 import difflib
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from .. import __version__
 from . import builtin, ownership, registry, transaction, validate
-from .errors import ConflictError, UsageError
+from .errors import ConflictError, ScaffoldError, UsageError
 from .manifest import Manifest, sha256
+from .merge import has_conflict_markers
 from .naming import MethodName, QuantizationMethod, Target
 from .next_steps import next_steps
 from .project import (
@@ -55,6 +56,7 @@ class Report:
     notes: list[str] = field(default_factory=list)
     dry_run: bool = False
     registry_created: bool = False
+    conflicts: int = 0  # update: conflicts marked in files for their user to resolve
 
     @property
     def changed(self) -> bool:
@@ -79,6 +81,7 @@ class Report:
             "next_steps": self.next_steps,
             "notes": self.notes,
             "registry_created": self.registry_created,
+            "conflicts": self.conflicts,
         }
 
 
@@ -304,16 +307,21 @@ def _validate(
     imports: dict[str, str],
     members: Sequence[str],
     backend: str = DEFAULT_BACKEND,
+    unchecked: Collection[str] = (),
 ) -> None:
     """Before anything is written: every staged module compiles, the registry resolves, and
     every import of a generated module (and every import an edited module gains, or that
-    points at a module this run deletes) resolves to a module that defines the name."""
+    points at a module this run deletes) resolves to a module that defines the name.
+
+    ``unchecked``: files that hold merge conflicts for their user to resolve (``update``).
+    """
     config = project.config
     texts = _registry_texts(project, space, backend)
     registry_files = {texts.enum_label, texts.dispatcher_label}  # check_registry checks them
     for path, text in space.after.items():
         if text is not None and path.endswith(".py") and path not in registry_files:
-            validate.compiles(path, text)
+            if path not in unchecked:
+                validate.compiles(path, text)
     validate.check_registry(
         config.training_method_file,
         texts.enum_text,
@@ -334,6 +342,8 @@ def _validate(
     }
     for path, text in sorted(space.after.items()):
         if text is None or not path.endswith(".py") or not _under(path, config.source_root):
+            continue
+        if path in unchecked:
             continue
         package = path.endswith("__init__.py")
         module = module_of(project, path).removesuffix(".__init__")
@@ -360,11 +370,13 @@ def _finish(
     remove_dirs: Sequence[str] = (),
 ) -> Report:
     changes = space.changes()
+    manifest_file = project.config.manifest_file
     for change in sorted(changes, key=lambda c: (c.path.endswith(".json"), c.path)):
         diff = _diff(change.path, change.before, change.after) if dry_run or check else ""
-        report.files.append(
-            FileReport(change.path, change.action, diff, notes.get(change.path, ""))
-        )
+        note = notes.get(change.path, "")
+        if change.path == manifest_file:  # compressed bases: a diff nobody reads
+            diff, note = "", note or "the record of what scaffold-quantizer generated"
+        report.files.append(FileReport(change.path, change.action, diff, note))
     for path, note in (keep or {}).items():
         report.files.append(FileReport(path, "KEEP", note=note))
     report.dry_run = dry_run or check
@@ -427,8 +439,9 @@ def scaffold(
         keep: dict[str, str] = {}
         written: dict[str, str] = {}
         kept_records: dict[str, dict[str, object]] = {}
-        for path, text in rendering.files.items():
-            own = ownership.of(manifest, path, space.read(path))
+        owners = [ownership.of(manifest, p, space.read(p)) for p in rendering.files]
+        for own in sorted(owners, key=ownership.refusal_order(member)):
+            path, text = own.path, rendering.files[own.path]
             decision = ownership.for_scaffold(own, text, member, options_changed, force)
             if decision.action == "write":
                 space.stage(path, text)
@@ -485,7 +498,7 @@ def scaffold(
                 space.before.get(PYPROJECT),
                 space.after.get(PYPROJECT),
             )
-        if updated.text() != (space.read(config.manifest_file) or ""):
+        if updated.differs(manifest):
             space.stage(config.manifest_file, updated.text())
         _validate(
             project,
@@ -621,9 +634,11 @@ def remove(
             updated.record_dirs(other, shared)
         if updated.is_empty():
             remove_dirs += _remove_own_registry(project, space, updated, result.members, report)
-        new_manifest = None if updated.is_empty() else updated.text()
-        if new_manifest != space.read(config.manifest_file):
-            space.stage(config.manifest_file, new_manifest)
+        if updated.is_empty():
+            if space.read(config.manifest_file) is not None:
+                space.stage(config.manifest_file, None)
+        elif updated.differs(manifest):
+            space.stage(config.manifest_file, updated.text())
         if space.read(config.training_method_file) is not None:  # not a removed registry
             _validate(project, space, {}, result.members, backend)
         if result.removed_member:
@@ -708,6 +723,293 @@ def _remove_own_registry(
     manifest.forget_registry()
     report.notes.append("removed this project's registry: no method is left in it")
     return list(record.get("created_dirs", []))
+
+
+def update(
+    method: str | None = None,
+    target: str | Target | None = None,
+    root: str | Path | None = None,
+    cwd: str | Path | None = None,
+    dry_run: bool = False,
+    check: bool = False,
+    backend: str | None = None,
+) -> Report:
+    """Bring what scaffold-quantizer generated up to date with the templates.
+
+    For every method the manifest records (or ``method``; ``target``/``backend`` narrow it),
+    render the templates again with the recorded options: files you did not edit are
+    regenerated, files you edited get the template changes by a three-way merge against
+    what the old templates rendered (the manifest's base), conflicts marked as git marks
+    them (``Report.conflicts``). The registry is not touched; kept pairs neither.
+    """
+    chosen = parse_target(target) if target is not None else None
+    project = load_project(Path(root) if root else None, Path(cwd) if cwd else None)
+    report = Report("update", str(project.root), None, chosen.value if chosen else None)
+    with _session(project, writes=not (dry_run or check), report=report):
+        space = _Workspace(project)
+        config = project.config
+        manifest = Manifest.parse(space.read(config.manifest_file), config.manifest_file)
+        members = manifest.methods()
+        if method is not None:
+            report.method = MethodName.parse(method).enum_member
+            if report.method not in members:
+                raise UsageError(
+                    f"{report.method} is not recorded in {config.manifest_file}: update renews "
+                    "only what scaffold-quantizer generated (`scaffold-quantizer list` shows "
+                    "the registered methods)"
+                )
+            members = [report.method]
+        renewal = _Renewal(project, space, manifest, report)
+        for member in members:
+            for value in manifest.targets(member):
+                options = manifest.options(member, value) or {}
+                if chosen not in (None, Target(value)) or backend not in (None, options["backend"]):
+                    continue
+                renewal.renew(member, Target(value), options)
+        if renewal.updated.differs(manifest):
+            space.stage(config.manifest_file, renewal.updated.text())
+        for used in sorted({b for _, b in renewal.classes.values()}) or [DEFAULT_BACKEND]:
+            members_now = registry.Registry(_registry_texts(project, space, used)).members
+            imports = {c: m for c, (m, b) in renewal.classes.items() if b == used}
+            _validate(project, space, imports, members_now, used, renewal.conflicted)
+        if report.conflicts:
+            verb = "would be" if dry_run or check else "are"
+            report.notes.append(
+                f"{report.conflicts} conflict(s) between your edits and the template changes "
+                f"{verb} marked (<<<<<<< yours ... >>>>>>> templates): resolve them, then run "
+                "`scaffold-quantizer check`"
+            )
+        return _finish(project, space, report, dry_run, check, renewal.notes, renewal.keep)
+
+
+class _Renewal:
+    """One ``update`` run: the files of each recorded pair rendered again and decided on."""
+
+    def __init__(
+        self, project: Project, space: _Workspace, manifest: Manifest, report: Report
+    ) -> None:
+        self.project = project
+        self.space = space
+        self.manifest = manifest
+        self.updated = manifest.copy()
+        self.report = report
+        self.notes: dict[str, str] = {}
+        self.keep: dict[str, str] = {}
+        self.conflicted: set[str] = set()
+        self.classes: dict[str, tuple[str, str]] = {}  # training class -> (module, back end)
+        self.done: set[str] = set()  # a method's shared files are renewed once
+        self.label = f"scaffold-quantizer {__version__} templates"
+
+    def renew(self, member: str, target: Target, options: dict[str, object]) -> None:
+        from .render import render
+
+        name = MethodName.parse(member)
+        backend = str(options["backend"])
+        grids = list(options["quantization_methods"])  # type: ignore[call-overload]
+        rendering = render(self.project, name, target, grids, backend)
+        records = (self.manifest.method(member) or {}).get("files", {})
+        paths = set(rendering.files) | {
+            p for p, r in records.items() if r["target"] in (target.value, None)
+        }
+        renewed = False
+        for path in sorted(paths - self.done):
+            self.done.add(path)
+            own = ownership.of(self.manifest, path, self.space.read(path))
+            if own.method not in (None, member):
+                raise ConflictError(
+                    f"{path} belongs to {own.method}, but the templates render it for "
+                    f"{member} too; rename one of the methods"
+                )
+            own = ownership.with_base_from_history(own, self.project.root)
+            decision = ownership.for_update(own, rendering.files.get(path), self.label)
+            if decision.action != "keep":
+                self.space.stage(path, decision.text)
+            if decision.action == "delete":
+                self.updated.forget_file(path)
+            if decision.note:
+                (self.keep if decision.action == "keep" else self.notes)[path] = decision.note
+            if decision.base is not None:
+                shared = path == f"{rendering.package_dir}/__init__.py"
+                before = self.updated.file_hash(path)
+                self.updated.record_files(
+                    member, None if shared else target.value, {path: decision.base}
+                )
+                renewed |= before != self.updated.file_hash(path)
+            if decision.conflicts:
+                self.report.conflicts += decision.conflicts
+                self.conflicted.add(path)
+        if renewed:
+            self.updated.renew_target(member, target.value, __version__)
+        if rendering.training_file not in self.conflicted:
+            module = (rendering.training_module, backend)
+            self.classes[name.training_class(target)] = module
+
+
+@dataclass
+class CheckReport:
+    """The project-wide check: what is wrong (``problems``), and what is only worth knowing."""
+
+    root: str
+    methods: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "root": self.root,
+            "ok": self.ok,
+            "methods": self.methods,
+            "problems": self.problems,
+            "notes": self.notes,
+        }
+
+
+def check_project(
+    root: str | Path | None = None,
+    cwd: str | Path | None = None,
+    backend: str | None = None,
+) -> CheckReport:
+    """Everything scaffold-quantizer recorded, checked against the code (for CI/pre-commit).
+
+    Every recorded method is a member of the enum and mapped in its back end's dispatcher
+    for every recorded grid; every generated file is present, parses, holds no unresolved
+    merge conflict, and its imports resolve (as do the registry files' imports and names);
+    no interrupted run is pending. Edited generated files are yours and pass; files made by
+    older templates are noted (``update`` renews them). Writes nothing.
+    """
+    from .render import render
+
+    project = load_project(Path(root) if root else None, Path(cwd) if cwd else None)
+    config = project.config
+    report = CheckReport(str(project.root))
+    problems = report.problems
+    if transaction.journal_left(project.root):
+        problems.append(INTERRUPTED)
+    space = _Workspace(project)
+    try:
+        manifest = Manifest.parse(space.read(config.manifest_file), config.manifest_file)
+    except UsageError as error:
+        problems.append(str(error))
+        return report
+    report.methods = manifest.methods()
+    index = validate.ModuleIndex(
+        config.source_root, space.read, {config.package.split(".")[0], config.runtime.split(".")[0]}
+    )
+    recorded = {
+        (member, Target(value)): manifest.options(member, value) or {}
+        for member in report.methods
+        for value in manifest.targets(member)
+    }
+    backends = {str(options["backend"]) for options in recorded.values()} or {DEFAULT_BACKEND}
+    for used in sorted(backends if backend is None else {backend}):
+        try:
+            reg = registry.Registry(_registry_texts(project, space, used))
+        except ScaffoldError as error:
+            problems.append(" ".join(str(error).split()))
+            continue
+        for label, text in ((reg.texts.enum_label, reg.texts.enum_text),
+                            (reg.texts.dispatcher_label, reg.texts.dispatcher_text)):  # fmt: skip
+            problems += _module_problems(project, index, label, text)
+            missing = validate.unresolved_names(label, text)
+            if missing:
+                problems.append(f"{label} uses undefined name(s) {', '.join(missing)}")
+            unknown = validate.attribute_members(text, registry.ENUM_CLASS) - set(reg.members)
+            for member in sorted(unknown):
+                problems.append(
+                    f"{label} uses {registry.ENUM_CLASS}.{member}, which "
+                    f"{reg.texts.enum_label} does not define"
+                )
+        for (member, target), options in sorted(recorded.items()):
+            if options["backend"] != used:
+                continue
+            again = f"`scaffold-quantizer --method {member} --target {target.value}`"
+            if member not in reg.members:
+                problems.append(
+                    f"{reg.texts.enum_label}: {registry.ENUM_CLASS}.{member} is missing "
+                    f"(scaffold-quantizer registered it for {target.value}): {again} adds it "
+                    "again, `scaffold-quantizer remove` undoes the rest"
+                )
+                continue
+            mapped = reg.quantizers(member, target)
+            for grid in options["quantization_methods"]:  # type: ignore[attr-defined]
+                if grid not in mapped:
+                    problems.append(
+                        f"{reg.texts.dispatcher_label}: {target.dispatcher} does not map "
+                        f"{member} / {grid.upper()} (scaffold-quantizer registered it): "
+                        f"{again} -q {grid} registers it again"
+                    )
+    edited, outdated = [], []
+    for path, (member, kept, record) in sorted(manifest.file_records().items()):
+        own = ownership.of(manifest, path, space.read(path))
+        if own.owner is ownership.Owner.ABSENT:
+            if not kept:
+                problems.append(
+                    f"{path} is missing (generated for {member}): `scaffold-quantizer "
+                    f"--method {member} --target {record['target'] or 'weights'}` creates it again"
+                )
+            continue
+        if own.owner is ownership.Owner.EDITED:
+            edited.append(path)
+            if has_conflict_markers(own.text or ""):
+                problems.append(f"{path} has unresolved conflict markers (<<<<<<< ... >>>>>>>)")
+                continue
+        if path.endswith(".py") and not kept:
+            problems += _module_problems(project, index, path, own.text or "")
+    for (member, target), options in sorted(recorded.items()):
+        rendering = render(
+            project,
+            MethodName.parse(member),
+            target,
+            list(options["quantization_methods"]),  # type: ignore[call-overload]
+            str(options["backend"]),
+        )
+        for path, text in rendering.files.items():
+            own = ownership.of(manifest, path, space.read(path))
+            if own.owner is ownership.Owner.GENERATED and own.text != text:
+                outdated.append(path)
+    if edited:
+        report.notes.append(
+            f"{len(edited)} generated file(s) edited by you (yours: `scaffold-quantizer update` "
+            "merges template changes into them)"
+        )
+    if outdated:
+        report.notes.append(
+            f"{len(set(outdated))} unedited file(s) made by older templates: "
+            "`scaffold-quantizer update --dry-run` shows what renewing them changes"
+        )
+    for member in manifest.kept_methods():
+        report.notes.append(
+            f"{member}: a pair `remove` kept because you edited it (not registered; its test "
+            f"is skipped): `scaffold-quantizer --method {member}` registers it again"
+        )
+    return report
+
+
+def _module_problems(
+    project: Project, index: validate.ModuleIndex, path: str, text: str
+) -> list[str]:
+    """Why the module at ``path`` would not import: a syntax error, or an import that does
+    not resolve (one line each)."""
+    try:
+        validate.parse(text)
+    except SyntaxError as error:
+        return [f"{path} has a syntax error at line {error.lineno}: {error.msg}"]
+    if not _under(path, project.config.source_root):
+        return []
+    package = path.endswith("__init__.py")
+    module = module_of(project, path).removesuffix(".__init__")
+    found = []
+    for item in validate.imports_of(text, module, package):
+        try:
+            index.check(path, [item])
+        except ScaffoldError as error:
+            message = str(error).replace("the new ", "", 1).replace(" would import ", " imports ")
+            found.append(message.removesuffix("; nothing was written"))
+    return found
 
 
 def list_methods(

@@ -120,6 +120,8 @@ class _ScaffoldGroup(click.Group):
         formatter.write_usage(PROG, "--method NAME [--target weights|activation] [OPTIONS]")
         formatter.write_usage(PROG, "remove --method NAME [--target ...] [OPTIONS]")
         formatter.write_usage(PROG, "list [--root PATH] [--json]")
+        formatter.write_usage(PROG, "update [--method NAME] [--dry-run] [OPTIONS]")
+        formatter.write_usage(PROG, "check [--root PATH] [--json]")
         formatter.write_usage(PROG, "recover [--dry-run] [--discard-journal]")
 
 
@@ -170,6 +172,8 @@ def cli(
     scaffold-quantizer --method my-method --target activation -q symmetric -q power_of_two
     scaffold-quantizer remove --method MyTrainingMethod
     scaffold-quantizer list
+    scaffold-quantizer check
+    scaffold-quantizer update --dry-run
     """
     if ctx.invoked_subcommand is not None:
         source = ctx.get_parameter_source
@@ -221,6 +225,73 @@ def remove_command(
 
     report = api.remove(method, target, root=root, dry_run=dry_run, check=check)
     _finish(report, as_json, dry_run, check)
+
+
+@cli.command("update")
+@_method_option(required=False)
+@click.option(
+    "--target",
+    "-t",
+    default=None,
+    metavar="weights|activation",
+    shell_complete=_complete(TARGETS),
+    help="Update only this target (default: every target).",
+)
+@_root_option()
+@_write_options
+def update_command(
+    method: str | None,
+    target: str | None,
+    root: str | None,
+    dry_run: bool,
+    check: bool,
+    as_json: bool,
+) -> None:
+    """Bring generated files up to date with the templates (every method, or --method).
+
+    Files you did not edit are regenerated; template changes are merged into files you
+    edited (three-way, against what the old templates rendered); conflicts are marked as
+    git marks them and make the exit code 1. --dry-run shows the diffs.
+    """
+    from . import api
+
+    report = api.update(method, target, root=root, dry_run=dry_run, check=check)
+    _finish(report, as_json, dry_run, check)
+    if report.conflicts and not (dry_run or check):
+        raise click.exceptions.Exit(1)
+
+
+@cli.command("check")
+@_root_option()
+@click.option("--json", "as_json", is_flag=True, help="Print a machine-readable report.")
+def check_command(root: str | None, as_json: bool) -> None:
+    """Check the whole project (for CI and pre-commit); exit 1 with what is wrong.
+
+    Every method scaffold-quantizer recorded is registered in the enum and the dispatcher,
+    its files are present and parse, their imports resolve, no merge conflict is left and
+    no interrupted run is pending. Writes nothing.
+    """
+    from . import api
+
+    report = api.check_project(root=root)
+    if as_json:
+        click.echo(json.dumps(report.to_dict(), indent=2))
+    else:
+        for note in report.notes:
+            click.secho(f"note: {note}", fg="cyan")
+        for problem in report.problems:
+            click.secho(f"problem: {problem}", fg="red")
+        names = ", ".join(report.methods) or "none"
+        if report.ok:
+            click.secho(
+                f"ok: {len(report.methods)} method(s) recorded ({names}): registered, files "
+                "present, imports resolving",
+                bold=True,
+            )
+        else:
+            click.secho(f"{len(report.problems)} problem(s) in {report.root}", bold=True)
+    if not report.ok:
+        raise click.exceptions.Exit(1)
 
 
 @cli.command("recover")

@@ -75,6 +75,11 @@ class Manifest:
     def text(self) -> str:
         return json.dumps(self.data, indent=2, sort_keys=True) + "\n"
 
+    def differs(self, other: Manifest) -> bool:
+        """Whether this records anything ``other`` does not (the format version aside)."""
+        strip = lambda data: {k: v for k, v in data.items() if k != "version"}  # noqa: E731
+        return strip(self.data) != strip(other.data)
+
     def _touch(self) -> None:
         """A run records something: the manifest is written in the current format."""
         self.data["version"] = FORMAT_VERSION
@@ -108,8 +113,15 @@ class Manifest:
         return found[2]["sha256"] if found else None
 
     def record_files(self, name: str, target: str | None, files: dict[str, str]) -> None:
-        """``files`` (path -> the text the tool wrote) belong to ``name``'s ``target``."""
+        """``files`` (path -> the text the tool wrote) belong to ``name``'s ``target``.
+
+        A file recorded with the same bytes keeps its record as it is.
+        """
+        current = self.method(name) or {"files": {}}
         for path, text in files.items():
+            known = current["files"].get(path)
+            if known and known["sha256"] == sha256(text) and known["target"] == target:
+                continue
             record = {"sha256": sha256(text), "target": target, "base": pack(text)}
             self.keep_record(name, path, record)
 
@@ -136,11 +148,21 @@ class Manifest:
         entry = self._entry(name)
         if created_member:
             entry["enum_member_created"] = True
+        known = entry["targets"].get(target)
+        if known and sorted(known["quantization_methods"]) == sorted(methods):
+            if known.get("backend", "keras") == backend:
+                return  # rendered with these options before: the record stays as it is
         entry["targets"][target] = {
             "quantization_methods": sorted(methods),
             "backend": backend,
             "generator_version": generator_version,
         }
+
+    def renew_target(self, name: str, target: str, generator_version: str) -> None:
+        """``update`` rendered ``name``'s ``target`` again with this generator version."""
+        entry = self._entry(name)
+        options = {"backend": "keras", **entry["targets"][target]}
+        entry["targets"][target] = {**options, "generator_version": generator_version}
 
     def options(self, name: str, target: str, kept: bool = False) -> dict[str, Any] | None:
         """What ``name``'s ``target`` was rendered with, or None if it is not recorded."""

@@ -15,12 +15,14 @@ method's, whatever the spelling of the name that led here.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from enum import Enum
+from pathlib import Path
 from typing import Any
 
 from .errors import ConflictError
-from .manifest import Manifest, sha256, unpack
+from .manifest import Manifest, pack, sha256, unpack
 from .merge import has_conflict_markers, merge3
 
 
@@ -89,6 +91,19 @@ def _write(text: str, note: str = "") -> Decision:
 # --------------------------------------------------------------------------- scaffold
 
 
+def refusal_order(method: str) -> Callable[[Ownership], tuple[int, str]]:
+    """The order in which scaffolding ``method`` decides its files, so that a run refuses
+    for its weightiest reason: another method's file, a file the tool never made, a file
+    you edited, then the rest (``--force`` matters last)."""
+
+    def key(own: Ownership) -> tuple[int, str]:
+        if own.method is not None and own.method != method:
+            return 0, own.path
+        return {Owner.FOREIGN: 1, Owner.EDITED: 2}.get(own.owner, 3), own.path
+
+    return key
+
+
 def for_scaffold(
     own: Ownership, rendered: str, method: str, options_changed: bool, force: bool
 ) -> Decision:
@@ -120,8 +135,10 @@ def for_scaffold(
                 "re-rendered for other --quantization-method options: make that change "
                 "yourself (or move the file away to regenerate it)"
             )
-        again = " (registered again)" if own.kept else ""
-        return Decision("keep", note=f"edited by you: kept{again}")
+        again = ", registered again" if own.kept else ""
+        return Decision(
+            "keep", note=f"edited by you: kept{again} (`update` merges template changes)"
+        )
     if options_changed:
         if not force:
             raise ConflictError(
@@ -147,6 +164,45 @@ def for_remove(own: Ownership) -> Decision:
 
 
 # --------------------------------------------------------------------------- update
+
+
+def with_base_from_history(own: Ownership, root: Path) -> Ownership:
+    """``own`` with its base found in git history when the manifest has only its hash.
+
+    A version 1 manifest recorded what the tool wrote by hash only; the commit that added
+    the generated file usually holds those bytes. The first blob of the file in the
+    repository's history with that hash is the base; without git, or without such a
+    commit, the ownership is returned as it is (``update`` then keeps the file).
+    """
+    if own.owner is not Owner.EDITED or own.record is None or own.base is not None:
+        return own
+    import shutil
+    import subprocess
+
+    git = shutil.which("git")
+    if git is None:
+        return own
+
+    def run(*args: str) -> str | None:
+        try:
+            done = subprocess.run(
+                [git, "-C", str(root), *args], capture_output=True, timeout=30, check=False
+            )
+        except (OSError, subprocess.SubprocessError):
+            return None
+        if done.returncode:
+            return None
+        try:
+            return done.stdout.decode("utf-8")
+        except UnicodeDecodeError:
+            return None
+
+    revisions = run("log", "--format=%H", "--all", "-n", "200", "--", own.path)
+    for revision in (revisions or "").split():
+        text = run("show", f"{revision}:{own.path}")
+        if text is not None and sha256(text) == own.record["sha256"]:
+            return replace(own, record={**own.record, "base": pack(text)})
+    return own
 
 
 def for_update(own: Ownership, rendered: str | None, theirs_label: str) -> Decision:

@@ -255,7 +255,10 @@ class ModuleIndex:
             kind, source_text = found
             if source_text is None or not checked:
                 continue
-            defined = defined_names(source_text)
+            try:
+                defined = defined_names(source_text)
+            except SyntaxError:  # its names cannot be read; its own check reports the error
+                continue
             for name in names:
                 if name == "*" or name in defined or _dynamic(source_text):
                     continue
