@@ -188,6 +188,8 @@ def test_help_lists_the_commands(project: Path, cli: Runner) -> None:
     result = cli("--help", cwd=project)
     assert result.returncode == 0
     assert "scaffold-quantizer remove --method NAME" in result.stdout
+    for command in ("update [--method NAME]", "check [--root PATH]", "recover [--dry-run]"):
+        assert f"scaffold-quantizer {command}" in result.stdout
     assert "--quantization-method" in result.stdout and "--dry-run" in result.stdout
 
 

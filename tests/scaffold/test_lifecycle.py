@@ -277,3 +277,36 @@ def test_a_kept_pair_skips_its_test_and_is_registered_again(edited: Path, cli: R
     # and remove again keeps the pair again: nothing of the user's is ever lost
     _ok(cli("remove", "--method", "DoReFa", cwd=edited))
     assert MATH in (edited / TRAINING).read_text()
+
+
+def test_update_after_the_built_in_templates_change(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A new version of the tool: its own templates changed; the base comes from the manifest."""
+    from quantizer_scaffold.scaffold import api, render
+
+    root = user_project(tmp_path / "myproj")
+    api.scaffold("DoReFa", "weights", ["symmetric", "uniform"], root=root)
+    _fill_in_math(root)
+    newer = tmp_path / "templates-next"
+    shutil.copytree(REPO / "templates", newer, ignore=shutil.ignore_patterns("__pycache__"))
+    package = newer / "{{cookiecutter.method_snake}}" / "package"
+    training_template = package / "{{cookiecutter.training_module}}.py"
+    training_template.write_text(training_template.read_text() + "\nNEXT_TEMPLATES = True\n")
+    test_template = (
+        newer / "{{cookiecutter.method_snake}}" / "tests" / ("{{cookiecutter.test_module}}.py")
+    )
+    test_template.write_text(test_template.read_text() + "\n# renewed by the next templates\n")
+    monkeypatch.setattr(render, "builtin_template_dir", lambda: newer)
+    report = api.update(root=root)
+    assert report.conflicts == 0
+    actions = {item.path: item.action for item in report.files}
+    assert actions[TRAINING] == "UPDATE" and actions[TEST] == "UPDATE"
+    assert actions[INFERABLE] == "UNCHANGED"
+    training = (root / TRAINING).read_text()
+    assert MATH in training and training.endswith("\nNEXT_TEMPLATES = True\n")
+    assert (root / TEST).read_text().endswith("# renewed by the next templates\n")
+    again = api.update(root=root)
+    assert not again.changed  # the new bases are recorded: nothing left to merge
+    check = api.check_project(root=root)
+    assert check.ok, check.problems

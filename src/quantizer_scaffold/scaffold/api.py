@@ -1,8 +1,10 @@
-"""The generator's library API: ``scaffold``, ``remove`` and ``list_methods``.
+"""The generator's library API: ``scaffold``, ``remove``, ``update``, ``check_project``,
+``recover`` and ``list_methods``.
 
-The CLI is a thin shell over these functions. Each run: validate the name (before touching
-anything), take the project lock, finish any interrupted run, read the registry and the
-manifest, plan every file in memory, validate the plan, then write it all or nothing.
+The CLI is a thin shell over these functions. Each writing run: validate the name (before
+touching anything), take the project lock, finish any interrupted run (``transaction``),
+read the registry and the manifest, decide every file with ``ownership``, plan every file in
+memory, validate the plan, then write it all or nothing.
 """
 
 from __future__ import annotations

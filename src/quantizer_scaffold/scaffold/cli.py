@@ -1,9 +1,10 @@
 """``scaffold-quantizer``: a thin click shell over :mod:`quantizer_scaffold.scaffold.api`.
 
 ``scaffold-quantizer --method X --target weights`` scaffolds (the group runs without a
-subcommand); ``scaffold-quantizer remove --method X`` and ``scaffold-quantizer list`` are
-subcommands. Every error is one line on stderr: exit code 2 for bad input or a conflict,
-1 for a failed write (rolled back) and for ``--check`` when something would change.
+subcommand); ``remove``, ``update``, ``check``, ``recover`` and ``list`` are subcommands.
+Every error is one line on stderr: exit code 2 for bad input or a conflict, 1 for a failed
+write (rolled back), for ``--check`` when something would change, for ``check`` when it
+finds a problem and for ``update`` when it marked a conflict.
 Shell completion: ``eval "$(_SCAFFOLD_QUANTIZER_COMPLETE=bash_source scaffold-quantizer)"``.
 """
 
