@@ -190,6 +190,9 @@ def test_help_lists_the_commands(project: Path, cli: Runner) -> None:
     assert "scaffold-quantizer remove --method NAME" in result.stdout
     for command in ("update [--method NAME]", "check [--root PATH]", "recover [--dry-run]"):
         assert f"scaffold-quantizer {command}" in result.stdout
+    for command in ("remove", "update", "check", "recover", "list"):
+        helped = cli(command, "--help", cwd=project)
+        assert helped.returncode == 0 and "--root" in helped.stdout, helped.stderr
     assert "--quantization-method" in result.stdout and "--dry-run" in result.stdout
 
 

@@ -48,6 +48,17 @@ def _method_option(required: bool) -> Any:
     )
 
 
+def _only_target_option(text: str) -> Any:
+    return click.option(
+        "--target",
+        "-t",
+        default=None,
+        metavar="weights|activation",
+        shell_complete=_complete(TARGETS),
+        help=text,
+    )
+
+
 def _root_option() -> Any:
     return click.option(
         "--root",
@@ -208,14 +219,7 @@ def cli(
 
 @cli.command("remove")
 @_method_option(required=True)
-@click.option(
-    "--target",
-    "-t",
-    default=None,
-    metavar="weights|activation",
-    shell_complete=_complete(TARGETS),
-    help="Remove only this target (default: every target of the method).",
-)
+@_only_target_option("Remove only this target (default: every target of the method).")
 @_root_option()
 @_write_options
 def remove_command(
@@ -230,14 +234,7 @@ def remove_command(
 
 @cli.command("update")
 @_method_option(required=False)
-@click.option(
-    "--target",
-    "-t",
-    default=None,
-    metavar="weights|activation",
-    shell_complete=_complete(TARGETS),
-    help="Update only this target (default: every target).",
-)
+@_only_target_option("Update only this target (default: every target).")
 @_root_option()
 @_write_options
 def update_command(
