@@ -22,11 +22,11 @@ from scaffold_helpers import REPO, Runner, snapshot
 
 ENUM = "src/myproj/qat/common/qat_config.py"
 DISPATCHER = "src/myproj/qat/keras/quantizer/quantization_dispatcher_builder.py"
-PACKAGE = "src/myproj/qat/keras/quantizer/do_re_fa"
+PACKAGE = "src/myproj/qat/keras/quantizer/ewgs"
 TRAINING = f"{PACKAGE}/weights_training_quantizer.py"
 INFERABLE = f"{PACKAGE}/weights_inferable_quantizer.py"
-TEST = "tests/generated/test_do_re_fa_weights_quantizer.py"
-MATH = "        # DoReFa: my own math goes here\n"
+TEST = "tests/generated/test_ewgs_weights_quantizer.py"
+MATH = "        # EWGS: my own math goes here\n"
 
 
 def _ok(result: subprocess.CompletedProcess[str]) -> subprocess.CompletedProcess[str]:
@@ -62,9 +62,9 @@ def _fill_in_math(root: Path) -> None:
 
 @pytest.fixture
 def edited(tmp_path: Path, cli: Runner) -> Path:
-    """A user project with DoReFa scaffolded for weights and its math filled in."""
+    """A user project with EWGS scaffolded for weights and its math filled in."""
     root = user_project(tmp_path / "myproj")
-    _ok(cli("--method", "DoReFa", "--target", "weights", cwd=root))
+    _ok(cli("--method", "EWGS", "--target", "weights", cwd=root))
     _fill_in_math(root)
     return root
 
@@ -76,15 +76,15 @@ def test_a_rerun_on_an_edited_method_keeps_the_edits_and_check_passes(
     edited: Path, cli: Runner
 ) -> None:
     before = snapshot(edited)
-    again = _ok(cli("--method", "DoReFa", "--target", "weights", cwd=edited))
+    again = _ok(cli("--method", "EWGS", "--target", "weights", cwd=edited))
     assert _listed(again, "KEEP", TRAINING).startswith("(edited by you: kept")
     assert "nothing to change" in again.stdout
-    _ok(cli("--method", "DoReFa", "--target", "weights", "--check", cwd=edited))
-    report = json.loads(_ok(cli("--method", "DoReFa", "--json", cwd=edited)).stdout)
+    _ok(cli("--method", "EWGS", "--target", "weights", "--check", cwd=edited))
+    report = json.loads(_ok(cli("--method", "EWGS", "--json", cwd=edited)).stdout)
     assert report["keep"] == [TRAINING] and not report["changed"]
     assert snapshot(edited) == before  # not even the manifest was rewritten
     # new grids would re-render the edited module: refused, nothing written
-    line = _one_line_error(cli("--method", "DoReFa", "-q", "uniform", cwd=edited))
+    line = _one_line_error(cli("--method", "EWGS", "-q", "uniform", cwd=edited))
     assert TRAINING in line and "edited" in line
     assert snapshot(edited) == before
 
@@ -100,14 +100,20 @@ def _repository_copy(destination: Path) -> Path:
     return destination
 
 
-def test_check_passes_on_this_repositorys_finished_lsq(tmp_path: Path, cli: Runner) -> None:
+def test_check_passes_on_this_repositorys_finished_methods(tmp_path: Path, cli: Runner) -> None:
+    """LSQ (and every other method made with the tool here) has its math written by hand."""
     root = _repository_copy(tmp_path / "repo")
     before = snapshot(root)
-    for target in ("weights", "activation"):
-        result = _ok(cli("--method", "LSQ", "--target", target, "--check", cwd=root))
-        assert "edited by you: kept" in result.stdout
+    recorded = json.loads((root / ".scaffold-quantizer.json").read_text())["methods"]
+    assert "LSQ" in recorded
+    for method, entry in sorted(recorded.items()):
+        for target in entry["targets"]:
+            result = _ok(cli("--method", method, "--target", target, "--check", cwd=root))
+            assert "edited by you: kept" in result.stdout, result.stdout
     checked = _ok(cli("check", cwd=root))
-    assert "ok: 1 method(s) recorded (LSQ)" in checked.stdout
+    assert f"ok: {len(recorded)} method(s) recorded ({', '.join(sorted(recorded))})" in (
+        checked.stdout
+    )
     assert snapshot(root) == before
 
 
@@ -115,21 +121,21 @@ def test_check_passes_on_this_repositorys_finished_lsq(tmp_path: Path, cli: Runn
 
 
 def test_check_names_everything_that_is_wrong(edited: Path, cli: Runner) -> None:
-    _ok(cli("--method", "DoReFa", "--target", "activation", cwd=edited))
+    _ok(cli("--method", "EWGS", "--target", "activation", cwd=edited))
     clean = _ok(cli("check", cwd=edited))
-    assert "ok: 1 method(s) recorded (DoReFa)" in clean.stdout
+    assert "ok: 1 method(s) recorded (EWGS)" in clean.stdout
     assert "1 generated file(s) edited by you" in clean.stdout
     breakages = {
         # the enum member, removed by hand
-        ENUM: ("    DoReFa = 0\n", ""),
+        ENUM: ("    EWGS = 0\n", ""),
         # the class the dispatcher imports, renamed in the edited module
-        TRAINING: ("class DoReFaWeightsTrainingQuantizer(", "class MyRenamedQuantizer("),
+        TRAINING: ("class EWGSWeightsTrainingQuantizer(", "class MyRenamedQuantizer("),
     }
     for path, (old, new) in breakages.items():
         text = (edited / path).read_text()
         assert old in text, path
         (edited / path).write_text(text.replace(old, new))
-    (edited / "tests/generated/test_do_re_fa_activations_quantizer.py").unlink()
+    (edited / "tests/generated/test_ewgs_activations_quantizer.py").unlink()
     inferable = edited / INFERABLE
     inferable.write_text("<<<<<<< yours\nmine\n=======\ntheirs\n>>>>>>> templates\n")
     (edited / ".scaffold-quantizer.journal").write_text("{}")
@@ -139,9 +145,9 @@ def test_check_names_everything_that_is_wrong(edited: Path, cli: Runner) -> None
     problems = [line for line in result.stdout.splitlines() if line.startswith("problem: ")]
     expected = [
         "interrupted scaffold-quantizer run",
-        "TrainingMethod.DoReFa is missing",
-        "imports DoReFaWeightsTrainingQuantizer from myproj.qat.keras.quantizer.do_re_fa",
-        "test_do_re_fa_activations_quantizer.py is missing",
+        "TrainingMethod.EWGS is missing",
+        "imports EWGSWeightsTrainingQuantizer from myproj.qat.keras.quantizer.ewgs",
+        "test_ewgs_activations_quantizer.py is missing",
         f"{INFERABLE} has unresolved conflict markers",
     ]
     for words in expected:
@@ -160,7 +166,7 @@ def test_the_pre_commit_hook_runs_check_on_the_whole_project(edited: Path) -> No
     command = [str(executable), *entry[1:]]
     assert subprocess.run(command, cwd=edited, capture_output=True).returncode == 0
     (edited / DISPATCHER).write_text(
-        (edited / DISPATCHER).read_text().replace("TrainingMethod.DoReFa", "TrainingMethod.Gone")
+        (edited / DISPATCHER).read_text().replace("TrainingMethod.EWGS", "TrainingMethod.Gone")
     )
     failed = subprocess.run(command, cwd=edited, capture_output=True, text=True)
     assert failed.returncode == 1 and "TrainingMethod.Gone" in failed.stdout, failed.stdout
@@ -191,7 +197,7 @@ def test_update_regenerates_unedited_files_and_merges_template_changes_into_edit
 ) -> None:
     root = user_project(tmp_path / "myproj")
     package = _own_templates(root)
-    _ok(cli("--method", "DoReFa", "--target", "weights", cwd=root))
+    _ok(cli("--method", "EWGS", "--target", "weights", cwd=root))
     _fill_in_math(root)
     training = root / TRAINING
     text = training.read_text()
@@ -256,26 +262,26 @@ def test_update_without_template_changes_changes_nothing(edited: Path, cli: Runn
 
 
 def test_a_kept_pair_skips_its_test_and_is_registered_again(edited: Path, cli: Runner) -> None:
-    removed = _ok(cli("remove", "--method", "DoReFa", cwd=edited))
+    removed = _ok(cli("remove", "--method", "EWGS", cwd=edited))
     assert _listed(removed, "KEEP", TRAINING) and "registers it again" in removed.stdout
-    assert "DoReFa" not in (edited / DISPATCHER).read_text()
+    assert "EWGS" not in (edited / DISPATCHER).read_text()
     skipped = run_pytest(edited / TEST, edited, [edited / "src"], "-rs")
     # a module-level skip: no test item, so pytest's "no tests ran" (5), never an error (2)
     assert skipped.returncode == 5 and "1 skipped" in skipped.stdout, skipped.stdout
-    assert "TrainingMethod.DoReFa is not registered" in skipped.stdout
+    assert "TrainingMethod.EWGS is not registered" in skipped.stdout
     assert "error" not in skipped.stdout.lower()
     noted = _ok(cli("check", cwd=edited))
     assert "a pair `remove` kept" in noted.stdout
-    again = _ok(cli("--method", "DoReFa", "--target", "weights", cwd=edited))
-    assert "registered DoReFa (weights) again" in again.stdout
+    again = _ok(cli("--method", "EWGS", "--target", "weights", cwd=edited))
+    assert "registered EWGS (weights) again" in again.stdout
     assert _listed(again, "KEEP", TRAINING).startswith("(edited by you: kept, registered again")
     assert MATH in (edited / TRAINING).read_text()
-    assert "TrainingMethod.DoReFa: {" in (edited / DISPATCHER).read_text()
+    assert "TrainingMethod.EWGS: {" in (edited / DISPATCHER).read_text()
     _ok(cli("check", cwd=edited))
     dispatch = run_pytest(edited / TEST, edited, [edited / "src"], "-k", "dispatcher")
     assert " passed" in dispatch.stdout and "skipped" not in dispatch.stdout, dispatch.stdout
     # and remove again keeps the pair again: nothing of the user's is ever lost
-    _ok(cli("remove", "--method", "DoReFa", cwd=edited))
+    _ok(cli("remove", "--method", "EWGS", cwd=edited))
     assert MATH in (edited / TRAINING).read_text()
 
 
@@ -286,7 +292,7 @@ def test_update_after_the_built_in_templates_change(
     from quantizer_scaffold.scaffold import api, render
 
     root = user_project(tmp_path / "myproj")
-    api.scaffold("DoReFa", "weights", ["symmetric", "uniform"], root=root)
+    api.scaffold("EWGS", "weights", ["symmetric", "uniform"], root=root)
     _fill_in_math(root)
     newer = tmp_path / "templates-next"
     shutil.copytree(REPO / "templates", newer, ignore=shutil.ignore_patterns("__pycache__"))

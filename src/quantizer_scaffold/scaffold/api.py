@@ -14,6 +14,7 @@ import difflib
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from .. import __version__
 from . import builtin, ownership, registry, transaction, validate
@@ -30,7 +31,7 @@ from .project import (
     Project,
     load_project,
 )
-from .render import module_of
+from .render import Rendering, module_of
 
 ORDER = [m.value for m in QuantizationMethod]
 
@@ -397,16 +398,25 @@ def scaffold(
     check: bool = False,
     force: bool = False,
     backend: str = DEFAULT_BACKEND,
+    parameters: Sequence[str] | None = None,
 ) -> Report:
     """Render and register a trainable + inferable quantizer pair and its tests.
 
-    In a user's project without a registry, the first run creates the project's own
-    (``own_registry``) and declares it to the runtime. On a method that exists, files you
-    edited are kept (``ownership``), and a pair that ``remove`` kept is registered again.
+    ``parameters`` are ``--param`` declarations (see ``parameters.py``); None: the ones this
+    method's target was scaffolded with before (recorded in the manifest), else the grids'
+    own fixed, calibrated parameters. In a user's project without a registry, the first run
+    creates the project's own (``own_registry``) and declares it to the runtime. On a method
+    that exists, files you edited are kept (``ownership``), and a pair that ``remove`` kept is
+    registered again.
     """
     name = MethodName.parse(method)
     target = parse_target(target)
     wanted = parse_methods(quantization_methods)
+    from .parameters import declared_parameters, recorded_specs
+
+    weights = target is Target.WEIGHTS
+    if parameters is not None:  # bad input fails before anything is read
+        declared_parameters(parameters, wanted, weights)
     project = load_project(Path(root) if root else None, Path(cwd) if cwd else None)
     layout = project.config.backend(backend)
     project.config.check_importable(backend)
@@ -427,10 +437,16 @@ def scaffold(
         )
         present = texts.registered_keys(name, target)
         methods = [m for m in ORDER if m in set(wanted) | set(present)]
-        options_changed = recorded is not None and set(recorded["quantization_methods"]) != set(
-            methods
+        if parameters is None:
+            kept_pair = manifest.options(member, target.value) is None
+            parameters = manifest.recorded_parameters(member, target.value, kept=kept_pair)
+        declared = declared_parameters(parameters or (), methods, weights)
+        chosen = recorded_specs(parameters or (), declared)
+        options_changed = recorded is not None and (
+            set(recorded["quantization_methods"]) != set(methods)
+            or recorded.get("parameters") != chosen
         )
-        rendering = render(project, name, target, methods, backend)
+        rendering = render(project, name, target, methods, declared, backend)
         clash = f"{layout.quantizers_dir}/{name.package}.py"
         if space.read(clash) is not None:
             raise ConflictError(
@@ -487,7 +503,7 @@ def scaffold(
             member, target.value, {p: t for p, t in written.items() if p not in shared}
         )
         updated.record_registration(
-            member, target.value, methods, result.created_member, backend, __version__
+            member, target.value, methods, result.created_member, backend, __version__, chosen
         )
         new_files = [p for p in written if space.before.get(p) is None]
         created_dirs = _missing_dirs(project, new_files) + list(again.get("created_dirs", []))
@@ -784,6 +800,20 @@ def update(
         return _finish(project, space, report, dry_run, check, renewal.notes, renewal.keep)
 
 
+def _render_recorded(
+    project: Project, name: MethodName, target: Target, options: dict[str, Any]
+) -> Rendering:
+    """A recorded pair's files, rendered again with the options it was scaffolded with
+    (grids, ``--param`` declarations, back end) and today's templates."""
+    from .parameters import declared_parameters
+    from .render import render
+
+    grids = list(options["quantization_methods"])
+    parameters = options.get("parameters") or ()
+    declared = declared_parameters(parameters, grids, target is Target.WEIGHTS)
+    return render(project, name, target, grids, declared, str(options["backend"]))
+
+
 class _Renewal:
     """One ``update`` run: the files of each recorded pair rendered again and decided on."""
 
@@ -802,13 +832,10 @@ class _Renewal:
         self.done: set[str] = set()  # a method's shared files are renewed once
         self.label = f"scaffold-quantizer {__version__} templates"
 
-    def renew(self, member: str, target: Target, options: dict[str, object]) -> None:
-        from .render import render
-
+    def renew(self, member: str, target: Target, options: dict[str, Any]) -> None:
         name = MethodName.parse(member)
         backend = str(options["backend"])
-        grids = list(options["quantization_methods"])  # type: ignore[call-overload]
-        rendering = render(self.project, name, target, grids, backend)
+        rendering = _render_recorded(self.project, name, target, options)
         records = (self.manifest.method(member) or {}).get("files", {})
         paths = set(rendering.files) | {
             p for p, r in records.items() if r["target"] in (target.value, None)
@@ -883,7 +910,6 @@ def check_project(
     no interrupted run is pending. Edited generated files are yours and pass; files made by
     older templates are noted (``update`` renews them). Writes nothing.
     """
-    from .render import render
 
     project = load_project(Path(root) if root else None, Path(cwd) if cwd else None)
     config = project.config
@@ -962,13 +988,7 @@ def check_project(
         if path.endswith(".py") and not kept:
             problems += _module_problems(project, index, path, own.text or "")
     for (member, target), options in sorted(recorded.items()):
-        rendering = render(
-            project,
-            MethodName.parse(member),
-            target,
-            list(options["quantization_methods"]),  # type: ignore[call-overload]
-            str(options["backend"]),
-        )
+        rendering = _render_recorded(project, MethodName.parse(member), target, options)
         for path, text in rendering.files.items():
             own = ownership.of(manifest, path, space.read(path))
             if own.owner is ownership.Owner.GENERATED and own.text != text:

@@ -4,10 +4,11 @@ For every training method it lists the files the tool wrote, each with the SHA-2
 bytes it wrote and those bytes themselves (``base``: zlib-compressed, base64): the base a
 later ``update`` merges template changes against, so that it works after the templates
 (or this tool) changed. Per target it records the options the files were rendered with
-(grids, back end, generator version), the folders it created and whether it added the enum
-member. ``kept`` lists the pairs ``remove`` kept because their user edited them, so that
-scaffolding the method again registers them again. Who owns a file is decided from this
-record in one place (:mod:`.ownership`). Keep the file under version control.
+(grids, ``--param`` declarations, back end, generator version), so that a re-render
+reproduces them, the folders it created and whether it added the enum member. ``kept``
+lists the pairs ``remove`` kept because their user edited them, so that scaffolding the
+method again registers them again. Who owns a file is decided from this record in one place
+(:mod:`.ownership`). Keep the file under version control.
 
 Format version 2 adds ``base``, the per-target ``backend`` and ``generator_version``, and
 ``kept``; a version 1 manifest is read as it is and written as version 2 only when a run
@@ -26,6 +27,8 @@ from typing import Any
 from .errors import UsageError
 
 FORMAT_VERSION = 2
+# what a target's files are rendered from (besides the templates and the method's name)
+RENDER_OPTIONS = ("quantization_methods", "backend", "parameters")
 READABLE_VERSIONS = {1, 2}
 
 
@@ -144,19 +147,26 @@ class Manifest:
         created_member: bool,
         backend: str,
         generator_version: str,
+        parameters: list[str] | None = None,
     ) -> None:
+        """The options ``target`` was rendered with; ``parameters``: the ``--param`` values
+        (canonical), None when the grids' own parameters were used."""
         entry = self._entry(name)
         if created_member:
             entry["enum_member_created"] = True
         known = entry["targets"].get(target)
-        if known and sorted(known["quantization_methods"]) == sorted(methods):
-            if known.get("backend", "keras") == backend:
-                return  # rendered with these options before: the record stays as it is
-        entry["targets"][target] = {
+        options: dict[str, Any] = {
             "quantization_methods": sorted(methods),
             "backend": backend,
             "generator_version": generator_version,
         }
+        if parameters is not None:
+            options["parameters"] = list(parameters)
+        if known is not None:
+            old = {"backend": "keras", **known}
+            if all(old.get(k) == options.get(k) for k in RENDER_OPTIONS):
+                return  # rendered with these options before: the record stays as it is
+        entry["targets"][target] = options
 
     def renew_target(self, name: str, target: str, generator_version: str) -> None:
         """``update`` rendered ``name``'s ``target`` again with this generator version."""
@@ -174,6 +184,11 @@ class Manifest:
 
     def registered_methods(self, name: str, target: str) -> list[str]:
         return list((self.options(name, target) or {}).get("quantization_methods", []))
+
+    def recorded_parameters(self, name: str, target: str, kept: bool = False) -> list[str] | None:
+        """The ``--param`` values ``target`` was rendered with; None: the grids' own."""
+        recorded = (self.options(name, target, kept) or {}).get("parameters")
+        return None if recorded is None else [str(p) for p in recorded]
 
     def targets(self, name: str) -> list[str]:
         return sorted((self.method(name) or {}).get("targets", {}))

@@ -4,10 +4,13 @@
 quantize in a ``KerasQuantizationWrapper`` whose quantizers come from the dispatcher and
 whose initial parameters come from data: weight thresholds (or ranges) from the kernel,
 activation thresholds, signedness and ranges from the outputs over the representative
-dataset. Layers it does not quantize are left as they are and listed in ``model.qat_report``
-(and in a log warning when they hold weights). ``qat_finalize`` replaces every trainable
-quantizer with its ``convert2inferable()``; the result predicts exactly what the QAT model
-predicts in inference mode and reloads with ``load_quantized_model``.
+dataset. Once the clone holds the float weights, the calibration step runs each trainable
+quantizer's ``calibrate`` hook (weights quantizers on their weight, activation quantizers that
+override ``calibrate`` on the layer's representative outputs). Layers it does not quantize
+are left as they are and listed in ``model.qat_report`` (and in a log warning when they hold
+weights). ``qat_finalize`` replaces every trainable quantizer with its
+``convert2inferable()``; the result predicts exactly what the QAT model predicts in inference
+mode and reloads with ``load_quantized_model``.
 """
 
 from __future__ import annotations
@@ -87,21 +90,23 @@ def qat_init(
     if weights_method is None and activation_method is None:
         raise ValueError("nothing to quantize: weights_method and activation_method are both None")
     if weights_method is not None:
-        make_weights_quantizer = _quantizer_factory(
+        make_weights_quantizer, _ = _quantizer_factory(
             qat_config.weight_training_method,
             weights_method,
             qi.QuantizationTarget.Weights,
             qat_config.weight_quantizer_params_override,
             "weight_quantizer_params_override",
         )
+    calibrates_activations = False
     if activation_method is not None:
-        make_activation_quantizer = _quantizer_factory(
+        make_activation_quantizer, activation_class = _quantizer_factory(
             qat_config.activation_training_method,
             activation_method,
             qi.QuantizationTarget.Activation,
             qat_config.activation_quantizer_params_override,
             "activation_quantizer_params_override",
         )
+        calibrates_activations = activation_class.has_calibration()
     if activation_method is not None and representative_dataset is None:
         raise ValueError(
             "activation quantization needs data to set its thresholds: pass "
@@ -113,10 +118,10 @@ def qat_init(
     if not plan:
         supported = ", ".join(sorted(cls.__name__ for cls in QUANTIZED_WEIGHTS))
         raise ValueError(f"no layer of {model.name!r} can be quantized: qat_init wraps {supported}")
-    statistics = (
-        _output_statistics(model, plan, representative_dataset)
+    statistics, outputs = (
+        _output_statistics(model, plan, representative_dataset, keep=calibrates_activations)
         if activation_method is not None
-        else {}
+        else ({}, {})
     )
 
     def wrap(layer: keras.layers.Layer, copy_layer: LayerCopier) -> keras.layers.Layer:
@@ -141,6 +146,10 @@ def qat_init(
         )
 
     qat_model = _clone(model, wrap)
+    # the calibration step: the clone now holds the float weights
+    for layer in qat_model.layers:
+        if isinstance(layer, qi.KerasQuantizationWrapper):
+            layer.calibrate([outputs.get(layer.layer.name)])
     _log_report(report, model)
     qat_model.qat_report = report
     return qat_model
@@ -189,7 +198,7 @@ def _quantizer_factory(
     target: qi.QuantizationTarget,
     override: dict[str, Any] | None,
     override_name: str,
-) -> Callable[[Any], qi.BaseTrainableQuantizer]:
+) -> tuple[Callable[[Any], qi.BaseTrainableQuantizer], type]:
     """Resolve the quantizer class (and check the override) before touching the model."""
     quantizer_class = get_trainable_quantizer_class(training_method, method, target)
     override = dict(override or {})
@@ -201,7 +210,7 @@ def _quantizer_factory(
             f"{override_name} has {unknown}, which {quantizer_class.__name__}() does not take "
             f"(it takes: {', '.join(parameters)})"
         )
-    return lambda config: quantizer_class(config, **override)
+    return (lambda config: quantizer_class(config, **override)), quantizer_class
 
 
 def _plan(model: keras.Model) -> tuple[dict[str, dict[str, int]], QATReport]:
@@ -312,8 +321,13 @@ def _output_statistics(
     model: keras.Model,
     plan: dict[str, dict[str, int]],
     representative_dataset: RepresentativeDataset,
-) -> dict[str, tuple[float, float]]:
-    """(min, max) of each planned layer's output over every representative batch."""
+    keep: bool = False,
+) -> tuple[dict[str, tuple[float, float]], dict[str, np.ndarray]]:
+    """(min, max) of each planned layer's output over every representative batch.
+
+    With ``keep``, also every output itself, the batches (and the calls of a shared layer)
+    concatenated on axis 0, for activation quantizers that calibrate from values.
+    """
     names: list[str] = []
     outputs = []
     for name in plan:
@@ -323,6 +337,7 @@ def _output_statistics(
     probe = keras.Model(model.inputs, outputs)
     low = {name: np.inf for name in plan}
     high = {name: -np.inf for name in plan}
+    kept: dict[str, list[np.ndarray]] = {name: [] for name in plan} if keep else {}
     seen = 0
     for batch in _input_batches(representative_dataset, len(model.inputs)):
         values = probe.predict_on_batch(batch)
@@ -331,6 +346,8 @@ def _output_statistics(
         for name, value in zip(names, values, strict=True):
             low[name] = min(low[name], float(np.min(value)))
             high[name] = max(high[name], float(np.max(value)))
+            if keep:
+                kept[name].append(np.asarray(value))
         seen += 1
     if not seen:
         raise ValueError("representative_dataset() yielded no batch: it must yield input batches")
@@ -340,7 +357,16 @@ def _output_statistics(
                 f"the output of layer {name!r} is not finite on the representative data "
                 f"(min {low[name]}, max {high[name]}): check the inputs and the float model"
             )
-    return {name: (low[name], high[name]) for name in plan}
+    return {name: (low[name], high[name]) for name in plan}, {
+        name: _concatenate(values) for name, values in kept.items()
+    }
+
+
+def _concatenate(values: list[np.ndarray]) -> np.ndarray:
+    """Arrays on axis 0; flattened first when a shared layer's calls differ in shape."""
+    if len({v.shape[1:] for v in values}) == 1:
+        return np.concatenate(values, axis=0)
+    return np.concatenate([v.reshape(-1) for v in values])
 
 
 def _layer_outputs(model: keras.Model, layer: keras.layers.Layer) -> list[Any]:
