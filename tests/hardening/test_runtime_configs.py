@@ -219,7 +219,8 @@ def test_uniform_inferable_quantizers(kind, low, width, n_bits) -> None:
         numbers
         and _ok_bits(n_bits)
         and max(abs(low), abs(high)) <= F32_MAX
-        and F32_TINY <= high - low <= F32_MAX
+        and F32_TINY <= (high - low) / (2**n_bits - 1)  # a normal float32 step between levels
+        and high - low <= F32_MAX
     )
     arguments = [n_bits, [low], [high]] + ([False] if kind.startswith("Weights") else [])
     if not valid:
