@@ -120,6 +120,12 @@ def test_check_passes_on_this_repositorys_finished_methods(tmp_path: Path, cli: 
 # --------------------------------------------------------------------------- check
 
 
+def test_check_passes_on_a_project_with_nothing_scaffolded_yet(tmp_path: Path, cli: Runner) -> None:
+    root = user_project(tmp_path / "fresh")
+    result = _ok(cli("check", cwd=root))
+    assert "no registry" in result.stdout and "ok: 0 method(s)" in result.stdout
+
+
 def test_check_names_everything_that_is_wrong(edited: Path, cli: Runner) -> None:
     _ok(cli("--method", "EWGS", "--target", "activation", cwd=edited))
     clean = _ok(cli("check", cwd=edited))

@@ -933,6 +933,10 @@ def check_project(
         for value in manifest.targets(member)
     }
     backends = {str(options["backend"]) for options in recorded.values()} or {DEFAULT_BACKEND}
+    if not recorded and not config.uses_own_runtime:
+        if space.read(config.training_method_file) is None:
+            report.notes.append("nothing scaffolded here yet: this project has no registry")
+            backends = set()
     for used in sorted(backends if backend is None else {backend}):
         try:
             reg = registry.Registry(_registry_texts(project, space, used))
