@@ -136,9 +136,7 @@ def for_scaffold(
                 "yourself (or move the file away to regenerate it)"
             )
         again = ", registered again" if own.kept else ""
-        return Decision(
-            "keep", note=f"edited by you: kept{again} (`update` merges template changes)"
-        )
+        return Decision("keep", note=f"edited by you: kept{again}; update merges template changes")
     if options_changed:
         if not force:
             raise ConflictError(
