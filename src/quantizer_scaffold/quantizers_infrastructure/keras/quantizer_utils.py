@@ -7,8 +7,12 @@ Conventions:
 
 - ``round`` is round-half-up, ``floor(v + 0.5)``: the rounding of
   ``tf.quantization.fake_quant_with_min_max_vars``, which computes the fake-quantization here
-  whenever it can (float32, 2..16 bits, one range or one range per last-axis channel). Every
-  other case runs the same formula in plain TensorFlow ops.
+  whenever it can (float32, 2..16 bits, one range or one range per channel of any axis).
+  Every other case runs the same formula in plain TensorFlow ops.
+- Per channel on an axis other than the last, the channel axis is merged with the axes after
+  it (``[h, w, C, M] -> [h, w, C*M]``, each range repeated ``M`` times) for the fused
+  per-channel op and the result reshaped back: the same values, and the form in which
+  TensorFlow Lite's converter reads a depthwise kernel's per-channel grid.
 - Gradients are straight-through: 1 for ``x`` inside the range and 0 outside; the range
   bounds receive the gradient of the values clipped to them (as the fused op does).
 """
@@ -100,10 +104,9 @@ def _fake_quant(x: tf.Tensor, low: tf.Tensor, high: tf.Tensor, n_bits: int) -> t
             return tf.quantization.fake_quant_with_min_max_vars(
                 x, tf.reshape(low, []), tf.reshape(high, []), num_bits=n_bits
             )
-        if _is_last_axis_vector(low.shape, x.shape):
-            return tf.quantization.fake_quant_with_min_max_vars_per_channel(
-                x, tf.reshape(low, [-1]), tf.reshape(high, [-1]), num_bits=n_bits
-            )
+        axis = _channel_axis_of(low.shape, x.shape)
+        if axis is not None:
+            return _fake_quant_per_channel(x, low, high, n_bits, axis)
     scale = (high - low) / float(2**n_bits - 1)
     clipped = ste_clip(x, low, high)
     quantized = round_half_up((clipped - low) / scale) * scale + low
@@ -111,10 +114,34 @@ def _fake_quant(x: tf.Tensor, low: tf.Tensor, high: tf.Tensor, n_bits: int) -> t
     return tf.stop_gradient(quantized) + (clipped - tf.stop_gradient(clipped))
 
 
-def _is_last_axis_vector(shape: tf.TensorShape, x_shape: tf.TensorShape) -> bool:
-    """Whether ``shape`` is [1, ..., 1, C] with C the (static) last dimension of ``x``."""
+def _fake_quant_per_channel(
+    x: tf.Tensor, low: tf.Tensor, high: tf.Tensor, n_bits: int, axis: int
+) -> tf.Tensor:
+    """The fused per-channel op along ``axis``: that axis and the ones after it merged last."""
+    low, high = tf.reshape(low, [-1]), tf.reshape(high, [-1])
+    trailing = x.shape[axis + 1 :].num_elements()
+    if axis == x.shape.rank - 1:
+        merged = x
+    else:
+        channels = x.shape[axis] * trailing
+        merged = tf.reshape(x, tf.concat([tf.shape(x)[:axis], [channels]], axis=0))
+        low, high = tf.repeat(low, trailing), tf.repeat(high, trailing)
+    quantized = tf.quantization.fake_quant_with_min_max_vars_per_channel(
+        merged, low, high, num_bits=n_bits
+    )
+    return quantized if merged is x else tf.reshape(quantized, tf.shape(x))
+
+
+def _channel_axis_of(shape: tf.TensorShape, x_shape: tf.TensorShape) -> int | None:
+    """The axis of ``x`` along which ``shape`` ([1, .., C, .., 1], broadcast from the right)
+    holds one value per channel, if it does and every axis from there on is static."""
     dims = shape.as_list() if shape.rank is not None else None
     if not dims or x_shape.rank is None or len(dims) > x_shape.rank:
-        return False
-    channels = x_shape[-1]
-    return channels is not None and dims[-1] == channels and all(d == 1 for d in dims[:-1])
+        return None
+    channel_dims = [i for i, d in enumerate(dims) if d != 1]
+    if len(channel_dims) != 1:
+        return None
+    axis = x_shape.rank - len(dims) + channel_dims[0]
+    if x_shape[axis] != dims[channel_dims[0]] or not x_shape[axis:].is_fully_defined():
+        return None
+    return axis
