@@ -4,8 +4,11 @@
 quantize in a ``KerasQuantizationWrapper`` whose quantizers come from the dispatcher and
 whose initial parameters come from data: weight thresholds (or ranges) from the kernel,
 activation thresholds, signedness and ranges from the outputs over the representative
-dataset. Layers it does not quantize are left as they are and listed in ``model.qat_report``
-(and in a log warning when they hold weights). ``qat_finalize`` replaces every trainable
+dataset. With activations quantized, each float model input passes through an activation
+quantizer first (``quant_<input>``, an ``Identity`` layer wrapped, as tfmot's ``QuantizeLayer``
+does), so an int8 model starts from a known grid. Layers it does not quantize are left as they
+are and listed in ``model.qat_report`` (and in a log warning when they hold weights).
+``qat_finalize`` replaces every trainable
 quantizer with its ``convert2inferable()``; the result predicts exactly what the QAT model
 predicts in inference mode and reloads with ``load_quantized_model``.
 """
@@ -15,7 +18,7 @@ from __future__ import annotations
 import inspect
 import logging
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -34,8 +37,10 @@ Batch = Any
 RepresentativeDataset = Callable[[], Iterable[Batch]]
 LayerCopier = Callable[[keras.layers.Layer], keras.layers.Layer]
 
-# layer class -> {weight attribute: its output-channel axis}; matched by exact class, so a
-# user's subclass (which may change what the weight means) is reported, not guessed at.
+# layer class -> {weight attribute: its output-channel axis, counted from the end}; matched by
+# exact class, so a user's subclass (which may change what the weight means) is reported, not
+# guessed at. Axes from the end stay right when the kernel is viewed with leading unit axes
+# (the TFLite forms of quantization_wrapper).
 QUANTIZED_WEIGHTS: dict[type, dict[str, int]] = {
     keras.layers.Dense: {"kernel": -1},
     keras.layers.Conv1D: {"kernel": -1},
@@ -59,9 +64,12 @@ class QATReport:
     skipped: dict[str, str] = field(default_factory=dict)
     # the skipped layers a user most likely meant to quantize: they hold weights
     skipped_with_weights: tuple[str, ...] = ()
+    quantized_inputs: tuple[str, ...] = ()
 
     def __str__(self) -> str:
         lines = [f"quantized {len(self.quantized)} layer(s): {', '.join(self.quantized)}"]
+        if self.quantized_inputs:
+            lines.append(f"quantized input(s): {', '.join(self.quantized_inputs)}")
         lines += [f"left unquantized: {name} ({reason})" for name, reason in self.skipped.items()]
         return "\n".join(lines)
 
@@ -75,12 +83,15 @@ def qat_init(
     weights_method: qi.QuantizationMethod | None = qi.QuantizationMethod.SYMMETRIC,
     activation_method: qi.QuantizationMethod | None = qi.QuantizationMethod.SYMMETRIC,
     per_channel: bool = True,
+    quantize_inputs: bool = True,
 ) -> keras.Model:
     """A new, uncompiled model with every supported layer wrapped for quantization-aware training.
 
     ``representative_dataset`` is a callable returning an iterable of input batches (as TFLite's
     converter takes it); it is required unless ``activation_method`` is None. Pass
-    ``weights_method=None`` to quantize activations only. ``model`` itself is not changed.
+    ``weights_method=None`` to quantize activations only, ``quantize_inputs=False`` to leave the
+    model's float inputs unquantized (an int8 export then needs them quantized some other
+    way). ``model`` itself is not changed.
     """
     qat_config = qat_config or QATConfig()
     _check_model(model)
@@ -113,13 +124,32 @@ def qat_init(
     if not plan:
         supported = ", ".join(sorted(cls.__name__ for cls in QUANTIZED_WEIGHTS))
         raise ValueError(f"no layer of {model.name!r} can be quantized: qat_init wraps {supported}")
+    inputs: dict[str, str] = {}
+    if activation_method is not None and quantize_inputs:
+        inputs, not_float = _float_inputs(model)
+        report = replace(
+            report,
+            quantized_inputs=tuple(inputs),
+            skipped={**not_float, **report.skipped},
+        )
     statistics = (
-        _output_statistics(model, plan, representative_dataset)
+        _output_statistics(model, plan, inputs, representative_dataset)
         if activation_method is not None
         else {}
     )
 
+    # each float input gets an Identity layer, wrapped with its quantizer like any other layer
+    identities = {f"{name}_identity": name for name in inputs}
+
     def wrap(layer: keras.layers.Layer, copy_layer: LayerCopier) -> keras.layers.Layer:
+        if layer.name in identities:
+            name = identities[layer.name]
+            config = _activation_config(statistics[name], activation_method, activation_n_bits)
+            return qi.KerasQuantizationWrapper(
+                copy_layer(layer),
+                activation_quantizers=[make_activation_quantizer(config)],
+                name=inputs[name],
+            )
         if layer.name not in plan:
             return copy_layer(layer)
         weights_quantizers = {}
@@ -140,7 +170,8 @@ def qat_init(
             activation_quantizers=activation_quantizers,
         )
 
-    qat_model = _clone(model, wrap)
+    source = _with_input_identities(model, identities) if identities else model
+    qat_model = _clone(source, wrap)
     _log_report(report, model)
     qat_model.qat_report = report
     return qat_model
@@ -214,10 +245,7 @@ def _plan(model: keras.Model) -> tuple[dict[str, dict[str, int]], QATReport]:
             continue
         weights = QUANTIZED_WEIGHTS.get(type(layer))
         if weights is not None:
-            plan[layer.name] = {
-                attribute: axis % getattr(layer, attribute).shape.rank
-                for attribute, axis in weights.items()
-            }
+            plan[layer.name] = dict(weights)
         elif isinstance(layer, keras.Model):
             skipped[layer.name] = "nested model: its layers are not wrapped; build the model flat"
             with_weights.append(layer.name)
@@ -227,6 +255,66 @@ def _plan(model: keras.Model) -> tuple[dict[str, dict[str, int]], QATReport]:
         else:
             skipped[layer.name] = f"{type(layer).__name__} has no weights; output not quantized"
     return plan, QATReport(tuple(plan), skipped, tuple(with_weights))
+
+
+def _float_inputs(model: keras.Model) -> tuple[dict[str, str], dict[str, str]]:
+    """The model's float inputs (name -> its quantizer layer's name) and why others are not."""
+    quantized, skipped = {}, {}
+    for name, tensor in zip(model.input_names, model.inputs, strict=True):
+        if tensor.dtype.is_floating:
+            quantized[name] = f"quant_{name}"
+        else:
+            skipped[name] = f"{tensor.dtype.name} input: only float inputs are quantized"
+    return quantized, skipped
+
+
+def _with_input_identities(model: keras.Model, identities: dict[str, str]) -> keras.Model:
+    """A copy of ``model`` (same weights) with an ``Identity`` layer after each named input.
+
+    ``identities`` maps each new layer's name to its input's. The layers are spliced into the
+    model's config, between the input and the layers that read it.
+    """
+    config = model.get_config()
+    layers = config["layers"]
+    after_inputs = 1 + max(
+        i for i, layer in enumerate(layers) if layer["class_name"] == "InputLayer"
+    )
+    spliced = []
+    for identity, name in identities.items():
+        entry = keras.layers.serialize(keras.layers.Identity(name=identity))
+        if not isinstance(model, keras.Sequential):
+            entry["name"] = identity
+            entry["inbound_nodes"] = [[[name, 0, 0, {}]]]
+        spliced.append(entry)
+    renamed = {name: identity for identity, name in identities.items()}
+    if isinstance(model, keras.Sequential):
+        layers[after_inputs:after_inputs] = spliced
+        copy = keras.Sequential.from_config(config)
+    else:
+        for layer in layers[after_inputs:]:
+            layer["inbound_nodes"] = _renamed_inputs(layer["inbound_nodes"], renamed)
+        config["output_layers"] = _renamed_inputs(config["output_layers"], renamed)
+        layers[after_inputs:after_inputs] = spliced
+        copy = keras.Model.from_config(config)
+    for layer in model.layers:
+        copy.get_layer(layer.name).set_weights(layer.get_weights())
+    return copy
+
+
+def _renamed_inputs(nodes: Any, names: dict[str, str]) -> Any:
+    """A functional config's ``[layer, node, tensor(, kwargs)]`` references, inputs renamed."""
+    if isinstance(nodes, list):
+        is_reference = (
+            len(nodes) in (3, 4)
+            and isinstance(nodes[0], str)
+            and all(isinstance(i, int) for i in nodes[1:3])
+        )
+        if is_reference and nodes[0] in names:
+            return [names[nodes[0]], *[_renamed_inputs(part, names) for part in nodes[1:]]]
+        return [_renamed_inputs(part, names) for part in nodes]
+    if isinstance(nodes, dict):
+        return {key: _renamed_inputs(value, names) for key, value in nodes.items()}
+    return nodes
 
 
 def _log_report(report: QATReport, model: keras.Model) -> None:
@@ -269,7 +357,8 @@ def _weights_config(
     per_channel: bool,
 ) -> qi.NodeWeightsQuantizationConfig:
     """Thresholds (or ranges) that cover the kernel: per output channel, or one for the tensor."""
-    reduce_axes = tuple(i for i in range(kernel.ndim) if i != axis) if per_channel else None
+    channel = axis % kernel.ndim
+    reduce_axes = tuple(i for i in range(kernel.ndim) if i != channel) if per_channel else None
     if qi.QuantizationMethod(method) is qi.QuantizationMethod.UNIFORM:
         low = np.min(kernel, axis=reduce_axes)
         high = np.max(kernel, axis=reduce_axes)
@@ -311,18 +400,24 @@ def _activation_config(
 def _output_statistics(
     model: keras.Model,
     plan: dict[str, dict[str, int]],
+    inputs: Iterable[str],
     representative_dataset: RepresentativeDataset,
 ) -> dict[str, tuple[float, float]]:
-    """(min, max) of each planned layer's output over every representative batch."""
+    """(min, max) of each planned layer's output and of each named model input, over every
+    representative batch."""
     names: list[str] = []
     outputs = []
     for name in plan:
         for output in _layer_outputs(model, model.get_layer(name)):
             names.append(name)
             outputs.append(output)
+    for name, tensor in zip(model.input_names, model.inputs, strict=True):
+        if name in inputs:
+            names.append(name)
+            outputs.append(tensor)
     probe = keras.Model(model.inputs, outputs)
-    low = {name: np.inf for name in plan}
-    high = {name: -np.inf for name in plan}
+    low = {name: np.inf for name in names}
+    high = {name: -np.inf for name in names}
     seen = 0
     for batch in _input_batches(representative_dataset, len(model.inputs)):
         values = probe.predict_on_batch(batch)
@@ -334,13 +429,14 @@ def _output_statistics(
         seen += 1
     if not seen:
         raise ValueError("representative_dataset() yielded no batch: it must yield input batches")
-    for name in plan:
+    for name in low:
         if not (np.isfinite(low[name]) and np.isfinite(high[name])):
+            what = f"input {name!r}" if name in inputs else f"the output of layer {name!r}"
             raise ValueError(
-                f"the output of layer {name!r} is not finite on the representative data "
+                f"{what} is not finite on the representative data "
                 f"(min {low[name]}, max {high[name]}): check the inputs and the float model"
             )
-    return {name: (low[name], high[name]) for name in plan}
+    return {name: (low[name], high[name]) for name in low}
 
 
 def _layer_outputs(model: keras.Model, layer: keras.layers.Layer) -> list[Any]:
