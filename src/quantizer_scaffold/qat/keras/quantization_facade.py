@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import inspect
 import logging
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -29,12 +29,14 @@ from quantizer_scaffold.qat.keras.quantizer.quantization_dispatcher_builder impo
     get_trainable_quantizer_class,
 )
 from quantizer_scaffold.quantizers_infrastructure.common.node_config import DEFAULT_MIN_THRESHOLD
+from quantizer_scaffold.quantizers_infrastructure.common.representative_dataset import (
+    RepresentativeDataset,
+    input_batches,
+)
 from quantizer_scaffold.quantizers_infrastructure.keras.compat import keras
 
 logger = logging.getLogger(__name__)
 
-Batch = Any
-RepresentativeDataset = Callable[[], Iterable[Batch]]
 LayerCopier = Callable[[keras.layers.Layer], keras.layers.Layer]
 
 # layer class -> {weight attribute: its output-channel axis, counted from the end}; matched by
@@ -275,27 +277,26 @@ def _with_input_identities(model: keras.Model, identities: dict[str, str]) -> ke
     model's config, between the input and the layers that read it.
     """
     config = model.get_config()
-    layers = config["layers"]
-    after_inputs = 1 + max(
-        i for i, layer in enumerate(layers) if layer["class_name"] == "InputLayer"
-    )
-    spliced = []
-    for identity, name in identities.items():
-        entry = keras.layers.serialize(keras.layers.Identity(name=identity))
-        if not isinstance(model, keras.Sequential):
-            entry["name"] = identity
-            entry["inbound_nodes"] = [[[name, 0, 0, {}]]]
-        spliced.append(entry)
     renamed = {name: identity for identity, name in identities.items()}
-    if isinstance(model, keras.Sequential):
-        layers[after_inputs:after_inputs] = spliced
-        copy = keras.Sequential.from_config(config)
-    else:
-        for layer in layers[after_inputs:]:
+    functional = not isinstance(model, keras.Sequential)
+    layers = []
+    for layer in config["layers"]:
+        if functional and layer["class_name"] != "InputLayer":
             layer["inbound_nodes"] = _renamed_inputs(layer["inbound_nodes"], renamed)
+        layers.append(layer)
+        name = layer["config"].get("name", layer.get("name"))
+        if layer["class_name"] == "InputLayer" and name in renamed:
+            entry = keras.layers.serialize(keras.layers.Identity(name=renamed[name]))
+            if functional:
+                entry["name"] = renamed[name]
+                entry["inbound_nodes"] = [[[name, 0, 0, {}]]]
+            layers.append(entry)
+    config["layers"] = layers
+    if functional:
         config["output_layers"] = _renamed_inputs(config["output_layers"], renamed)
-        layers[after_inputs:after_inputs] = spliced
         copy = keras.Model.from_config(config)
+    else:
+        copy = keras.Sequential.from_config(config)
     for layer in model.layers:
         copy.get_layer(layer.name).set_weights(layer.get_weights())
     return copy
@@ -419,7 +420,7 @@ def _output_statistics(
     low = {name: np.inf for name in names}
     high = {name: -np.inf for name in names}
     seen = 0
-    for batch in _input_batches(representative_dataset, len(model.inputs)):
+    for batch in input_batches(representative_dataset, len(model.inputs)):
         values = probe.predict_on_batch(batch)
         if len(outputs) == 1:
             values = [values]
@@ -450,28 +451,3 @@ def _layer_outputs(model: keras.Model, layer: keras.layers.Layer) -> list[Any]:
     if own is not None:
         nodes = [i for i in nodes if f"{layer.name}_ib-{i}" in own]
     return [layer.get_output_at(i) for i in nodes]
-
-
-def _input_batches(representative_dataset: Any, n_inputs: int) -> Iterator[Batch]:
-    """Normalise TFLite-style batches (array, [array], [a, b], dict) to what the model takes."""
-    if not callable(representative_dataset):
-        raise TypeError(
-            "representative_dataset must be a callable returning an iterable of input batches, "
-            f"e.g. lambda: dataset.take(8); got {type(representative_dataset).__name__}"
-        )
-    for batch in representative_dataset():
-        if isinstance(batch, dict):
-            yield batch
-        elif isinstance(batch, (list, tuple)):
-            if len(batch) != n_inputs:
-                raise ValueError(
-                    f"a representative batch has {len(batch)} parts but the model has "
-                    f"{n_inputs} input(s): yield inputs only, without labels"
-                )
-            yield batch[0] if n_inputs == 1 else list(batch)
-        else:
-            if n_inputs != 1:
-                raise ValueError(
-                    f"the model has {n_inputs} inputs: yield a list of {n_inputs} arrays per batch"
-                )
-            yield batch
