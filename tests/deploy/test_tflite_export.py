@@ -101,7 +101,17 @@ def test_every_layer_kind_exports_to_exact_int8(config, tmp_path):
     assert_within_one_step_independently(finalized, inputs, content)
 
 
+def tensor_types(content: bytes) -> set[str]:
+    """The flatbuffer's tensor types (the interpreter shows a packed INT4 tensor as int8)."""
+    from tensorflow.lite.python import schema_py_generated as schema
+
+    model = schema.ModelT.InitFromObj(schema.Model.GetRootAsModel(content, 0))
+    names = {v: k for k, v in vars(schema.TensorType).items() if not k.startswith("_")}
+    return {names[t.type] for t in model.subgraphs[0].tensors}
+
+
 def assert_int8_only(content: bytes) -> None:
+    assert tensor_types(content) <= {"INT8", "INT32", "FLOAT32"}  # float: the boundary only
     it = interpreter(content)
     ops = it._get_ops_details()
     assert {op["op_name"] for op in ops} & {"CONV_2D", "DEPTHWISE_CONV_2D"}
@@ -237,6 +247,24 @@ def dense_model() -> keras.Model:
     keras.utils.set_random_seed(5)
     inputs = keras.Input((6,), name="vector")
     return keras.Model(inputs, L.Dense(3, name="dense")(L.Dense(4, name="hidden")(inputs)))
+
+
+def test_weights_below_8_bits_are_int8_tensors_even_on_a_uniform_grid(tmp_path):
+    """An n-bit grid with zero on it is a subset of the 8-bit grid of its step: zero point 0."""
+    model = dense_model()
+    data = [random_inputs(model, 32)[0]]
+    options = dict(weights_method=M.UNIFORM, weights_n_bits=4)
+    finalized = qat_finalize(qat_init(model, batches_of(data), **options))
+    report = qi.export_tflite(finalized, tmp_path / "m.tflite", batches_of(data))
+    content = (tmp_path / "m.tflite").read_bytes()
+    assert_int8_only(content)
+    assert report.agreement.max_steps <= 1.0 + 1e-4
+    weights = finalized.get_layer("quant_hidden").weights_quantizers["kernel"].get_config()
+    stored = quantized_tensor(interpreter(content), "quant_hidden", (4, 1, 1, 6))
+    low, high = np.asarray(weights["min_range"]), np.asarray(weights["max_range"])
+    step = (np.maximum(high, 0) - np.minimum(low, 0)) / 15
+    np.testing.assert_allclose(stored["scales"], step, rtol=1e-5)
+    assert not np.any(stored["zero_points"])
 
 
 @pytest.mark.parametrize(

@@ -158,3 +158,18 @@ def test_per_channel_gradients_reach_each_channel_threshold(rng):
     np.testing.assert_array_equal(tape.gradient(fused, x).numpy(), tape.gradient(plain, x).numpy())
     fused_gradient = tape.gradient(fused, thresholds).numpy()
     np.testing.assert_allclose(fused_gradient, tape.gradient(plain, thresholds).numpy(), rtol=1e-5)
+
+
+@pytest.mark.parametrize("n_bits", [2, 4, 7])
+def test_below_8_bits_an_8_bit_op_of_the_same_step_follows_and_changes_no_value(rng, n_bits):
+    """The form in which TFLite's converter stores n-bit weights as int8 (not packed int4)."""
+    x = rng.normal(size=(3, 5)).astype(np.float32)
+    thresholds = rng.uniform(0.5, 2.0, size=5).astype(np.float32)
+    fused = qu.symmetric_quantize(x, thresholds, n_bits)
+    plain = qu.symmetric_quantize(x, thresholds * np.ones((3, 5), np.float32), n_bits)
+    np.testing.assert_allclose(fused.numpy(), plain.numpy(), atol=1e-6)
+    spec = tf.TensorSpec((3, 5), tf.float32)
+    graph = tf.function(lambda v: qu.symmetric_quantize(v, thresholds, n_bits))
+    ops = graph.get_concrete_function(spec).graph.get_operations()
+    bits = [op.get_attr("num_bits") for op in ops if op.type.startswith("FakeQuant")]
+    assert bits == [n_bits, 8]

@@ -6,8 +6,9 @@ tensorflow 2.21; tests/runtime/test_tflite_export.py holds the evidence):
 - every grid reaches it as a fake-quant op (``FakeQuantWithMinMaxVars`` or its per-channel
   form), which gives the tensor's scale and zero point; any other quantizer arithmetic is
   plain float ops, whose levels no int8 scale reproduces;
-- weights: at most 8 bits (fewer are stored in int8 with the narrower range), zero point 0
-  (its int8 kernels take symmetric weights only), per channel along the output channels, the
+- weights: at most 8 bits (below 8 the converter packs them into int4 tensors unless an 8-bit
+  fake-quant of the same step follows, as quantizer_utils does), zero point 0 (its int8
+  kernels take symmetric weights only), per channel along the output channels, the
   fake-quant op feeding a 2-D (depthwise) convolution directly (the TFLite forms of
   ``quantization_wrapper`` see to Dense and the 1-D layers); per-channel transposed
   convolutions are refused by the converter;
@@ -57,11 +58,12 @@ _TRANSPOSED = (keras.layers.Conv2DTranspose,)
 class FakeQuantGrid:
     """The grid a quantizer hands the converter: its fake-quant op's attributes and range."""
 
-    num_bits: int
+    num_bits: int  # of the int8 tensor's grid (the outer fake-quant op)
     narrow_range: bool
     low: np.ndarray  # one value per channel (per tensor: one)
     high: np.ndarray
     per_channel: bool
+    value_bits: int  # of the values: fewer when an n-bit op feeds an 8-bit one of its step
 
     def int8_zero_points(self) -> np.ndarray:
         """The zero points the converter gives the int8 tensor (signed storage)."""
@@ -78,20 +80,31 @@ def fake_quant_grid(quantizer: Any, shape: Any) -> FakeQuantGrid | None:
     """
     shape = [d for d in tf.TensorShape(shape).as_list()]
     wrapped = tf.compat.v1.wrap_function(lambda x: quantizer(x), [tf.TensorSpec(shape, tf.float32)])
-    op = wrapped.outputs[0].op
-    while op.type in _MOVES:
-        op = op.inputs[0].op
+    op = _source(wrapped.outputs[0])
     if op.type not in _FAKE_QUANT_OPS:
         return None
     low_high = wrapped.prune(feeds=wrapped.inputs, fetches=[op.inputs[1], op.inputs[2]])
     low, high = (v.numpy().reshape(-1) for v in low_high(tf.zeros([d or 1 for d in shape])))
+    value_bits = op.get_attr("num_bits")
+    inner = _source(op.inputs[0])
+    if inner.type in _FAKE_QUANT_OPS:  # quantizer_utils' n-bit op under its 8-bit one
+        value_bits = min(value_bits, inner.get_attr("num_bits"))
     return FakeQuantGrid(
         op.get_attr("num_bits"),
         op.get_attr("narrow_range"),
         low,
         high,
         op.type == "FakeQuantWithMinMaxVarsPerChannel",
+        value_bits,
     )
+
+
+def _source(tensor: tf.Tensor) -> tf.Operation:
+    """The op that computes ``tensor``'s values, looking through ops that only move them."""
+    op = tensor.op
+    while op.type in _MOVES:
+        op = op.inputs[0].op
+    return op
 
 
 class Keras2TFLiteBackend:
@@ -240,9 +253,9 @@ def _activation_problem(quantizer: Any, shape: Any) -> str | None:
         return "quantized per channel; TFLite quantizes activations per tensor"
     if grid.num_bits > 8:
         return f"{grid.num_bits}-bit activations; int8 holds at most 8 bits"
-    if grid.num_bits < 8:
+    if grid.value_bits < 8:
         return (
-            f"{grid.num_bits}-bit activations; TFLite's converter gives them a "
-            f"{grid.num_bits}-bit tensor type its int8 kernels do not take: use 8 bits"
+            f"{grid.value_bits}-bit activations; TFLite's converter gives them a "
+            f"{grid.value_bits}-bit tensor type its int8 kernels do not take: use 8 bits"
         )
     return None

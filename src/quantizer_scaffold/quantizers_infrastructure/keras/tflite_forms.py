@@ -65,34 +65,32 @@ def _padded_rows(layer: keras.layers.Layer, inputs: tf.Tensor) -> tuple[tf.Tenso
     return tf.expand_dims(inputs, 1), padding.upper()
 
 
-def _conv1d(
-    layer: keras.layers.Layer, inputs: tf.Tensor, weights: dict[str, tf.Tensor]
-) -> tf.Tensor:
-    """``Conv1D`` as a 2-D convolution of one-row images."""
-    rows, padding = _padded_rows(layer, inputs)
-    outputs = tf.nn.conv2d(
-        rows,
-        weights["kernel"],
-        strides=[1, layer.strides[0]],
-        padding=padding,
-        dilations=[1, layer.dilation_rate[0]],
-    )
-    return tf.squeeze(_bias_and_activation(layer, outputs), [1])
+def _one_row_form(convolve: Callable[..., tf.Tensor], attribute: str) -> LayerForm:
+    """A 1-D layer as ``convolve`` (a 2-D op) on one-row images: ``convolve(rows, weight,
+    stride, padding, dilation)``."""
+
+    def form(layer: keras.layers.Layer, inputs: tf.Tensor, weights: dict[str, tf.Tensor]):
+        rows, padding = _padded_rows(layer, inputs)
+        outputs = convolve(
+            rows, weights[attribute], layer.strides[0], padding, layer.dilation_rate[0]
+        )
+        return tf.squeeze(_bias_and_activation(layer, outputs), [1])
+
+    return form
 
 
-def _depthwise_conv1d(
-    layer: keras.layers.Layer, inputs: tf.Tensor, weights: dict[str, tf.Tensor]
-) -> tf.Tensor:
-    """``DepthwiseConv1D`` as a 2-D depthwise convolution of one-row images."""
-    rows, padding = _padded_rows(layer, inputs)
-    outputs = tf.nn.depthwise_conv2d(
-        rows,
-        weights["depthwise_kernel"],
-        strides=[1, 1, layer.strides[0], 1],
-        padding=padding,
-        dilations=[1, layer.dilation_rate[0]],
-    )
-    return tf.squeeze(_bias_and_activation(layer, outputs), [1])
+_conv1d = _one_row_form(
+    lambda rows, kernel, stride, padding, dilation: tf.nn.conv2d(
+        rows, kernel, strides=[1, stride], padding=padding, dilations=[1, dilation]
+    ),
+    "kernel",
+)
+_depthwise_conv1d = _one_row_form(
+    lambda rows, kernel, stride, padding, dilation: tf.nn.depthwise_conv2d(
+        rows, kernel, strides=[1, 1, stride, 1], padding=padding, dilations=[1, dilation]
+    ),
+    "depthwise_kernel",
+)
 
 
 def _is_channels_last_1d(layer: keras.layers.Layer) -> bool:
