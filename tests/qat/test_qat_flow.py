@@ -95,10 +95,11 @@ def test_activation_thresholds_and_sign_come_from_the_representative_data(
 def test_each_float_input_passes_through_an_activation_quantizer_first(
     float_model, qat_model, data
 ):
-    quantizer_layer = qat_model.get_layer("quant_input_1")
+    (name,) = float_model.input_names  # input_<n>: Keras numbers unnamed inputs per process
+    quantizer_layer = qat_model.get_layer(f"quant_{name}")
     assert isinstance(quantizer_layer.layer, keras.layers.Identity)
-    assert qat_model.qat_report.quantized_inputs == ("input_1",)
-    assert "quantized input(s): input_1" in str(qat_model.qat_report)
+    assert qat_model.qat_report.quantized_inputs == (name,)
+    assert f"quantized input(s): {name}" in str(qat_model.qat_report)
     assert qat_model.get_layer("quant_conv").input is quantizer_layer.output
     (quantizer,) = quantizer_layer.activation_quantizers
     inferable = quantizer.convert2inferable()
