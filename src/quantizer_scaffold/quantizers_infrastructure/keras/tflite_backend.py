@@ -1,7 +1,7 @@
 """The Keras 2 (tf_keras) back end of ``export_tflite``: what int8 can hold, and how to convert.
 
 What TensorFlow Lite's converter needs to make an exact int8 model (checked with
-tensorflow 2.21; tests/runtime/test_tflite_export.py holds the evidence):
+tensorflow 2.21; tests/deploy/test_tflite_export.py holds the evidence):
 
 - every grid reaches it as a fake-quant op (``FakeQuantWithMinMaxVars`` or its per-channel
   form), which gives the tensor's scale and zero point; any other quantizer arithmetic is
@@ -39,8 +39,8 @@ _NO_INT8_KERNEL = {
     keras.layers.Conv3D: "TFLite's CONV_3D kernel takes float only",
     keras.layers.Conv3DTranspose: "TFLite's CONV_3D_TRANSPOSE kernel takes float only",
     keras.layers.Conv1DTranspose: (
-        "TFLite's converter leaves Conv1DTranspose in float (its bias is added after a "
-        "squeeze); use a Conv2DTranspose on [batch, 1, steps, channels] inputs"
+        "TFLite's converter leaves its TRANSPOSE_CONV and bias ADD in float; use a "
+        "Conv2DTranspose on [batch, 1, steps, channels] inputs"
     ),
     keras.layers.SeparableConv1D: (
         "the depthwise result inside SeparableConv1D is not quantized, but TFLite computes it "
