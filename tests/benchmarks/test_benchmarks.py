@@ -82,11 +82,12 @@ def test_inference_prints_forward_time_ratios(scripts, capsys):
 def test_cli_latency_times_each_command_beside_python(scripts, capsys):
     medians = scripts("cli_latency").main(["--tiny"])
     output = capsys.readouterr().out
-    for name in ("python -c pass", "scaffold", "scaffold --dry-run", "remove", "list"):
+    names = ["python -c pass", "scaffold", "scaffold --dry-run", "remove", "list"]
+    for name in [*names, "scaffold (user project, first)"]:
         assert name in medians
-        milliseconds, ratio = row(output, name)
-        assert milliseconds > 0 and ratio > 0
-    assert row(output, "python -c pass")[1] == 1.0
+        milliseconds, cpu_milliseconds, ratio = row(output, name)
+        assert milliseconds > 0 and cpu_milliseconds > 0 and ratio > 0
+    assert row(output, "python -c pass")[2] == 1.0
 
 
 def test_registry_scaling_prints_ratios_per_operation(scripts, capsys):

@@ -5,6 +5,8 @@ from __future__ import annotations
 import ast
 import hashlib
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 from hypothesis import HealthCheck, Phase, settings
@@ -97,3 +99,24 @@ def assert_whole(root: Path) -> list[registry.RegisteredMethod]:
                 path = source_root.joinpath(*module.split(".")).with_suffix(".py")
                 assert class_name in validate.defined_names(path.read_text()), (class_name, path)
     return methods
+
+
+def run_ok(*args: str | Path, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    """Run a command that must succeed; its output's end is the assertion message."""
+    result = subprocess.run(
+        [str(a) for a in args], cwd=cwd, capture_output=True, text=True, timeout=600
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    return result
+
+
+def build_wheel(repo: Path, work: Path) -> Path:
+    """quantizer-scaffold's wheel, built from a clean copy of the sources."""
+    source = work / "source"
+    for item in ("src", "templates"):
+        shutil.copytree(repo / item, source / item, ignore=shutil.ignore_patterns("__pycache__"))
+    for item in ("pyproject.toml", "README.md"):
+        shutil.copy2(repo / item, source / item)
+    run_ok(sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", work / "dist", source)
+    (wheel,) = (work / "dist").glob("quantizer_scaffold-*.whl")
+    return wheel

@@ -2,42 +2,26 @@
 
 from __future__ import annotations
 
-import shutil
 import subprocess
-import sys
 import venv
 from pathlib import Path
 
 import pytest
-from hardening_helpers import assert_whole
+from hardening_helpers import assert_whole, build_wheel, run_ok
 from scaffold_helpers import REPO
 
 pytestmark = pytest.mark.wheel
-
-
-def _run(*args: str | Path, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    result = subprocess.run(
-        [str(a) for a in args], cwd=cwd, capture_output=True, text=True, timeout=300
-    )
-    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
-    return result
 
 
 @pytest.fixture(scope="module")
 def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The wheel, built from a clean copy of the sources, installed into a plain venv."""
     work = tmp_path_factory.mktemp("wheel")
-    source = work / "source"
-    for item in ("src", "templates"):
-        shutil.copytree(REPO / item, source / item, ignore=shutil.ignore_patterns("__pycache__"))
-    for item in ("pyproject.toml", "README.md"):
-        shutil.copy2(REPO / item, source / item)
-    _run(sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", work / "dist", source)
-    (wheel,) = (work / "dist").glob("quantizer_scaffold-*.whl")
+    wheel = build_wheel(REPO, work)
     environment = work / "venv"
     venv.create(environment, with_pip=True)  # no system site-packages: TensorFlow is unseen
     python = environment / "bin" / "python"
-    _run(python, "-m", "pip", "install", "-q", "--disable-pip-version-check", wheel)
+    run_ok(python, "-m", "pip", "install", "-q", "--disable-pip-version-check", wheel)
     return environment
 
 
@@ -47,15 +31,15 @@ def test_the_wheel_scaffolds_without_tensorflow(installed: Path, tmp_path: Path)
     project = copy_project(tmp_path / "sample")
     python = installed / "bin" / "python"
     probe = "import importlib.util as u; print([m for m in ('tensorflow', 'tf_keras') if u.find_spec(m)])"  # noqa: E501
-    assert _run(python, "-c", probe).stdout.strip() == "[]"
-    result = _run(installed / "bin" / "scaffold-quantizer", "-m", "WheelMethod", "-t", "activation",
-                  "-q", "uniform", cwd=project)  # fmt: skip
+    assert run_ok(python, "-c", probe).stdout.strip() == "[]"
+    scaffold = installed / "bin" / "scaffold-quantizer"
+    result = run_ok(scaffold, "-m", "WheelMethod", "-t", "activation", "-q", "uniform", cwd=project)
     assert "CREATE" in result.stdout and "Next steps" in result.stdout
     methods = {m.name: m.quantizers for m in assert_whole(project)}
     assert methods["WheelMethod"] == {
         "activation": {"uniform": "WheelMethodActivationsTrainingQuantizer"}
     }
-    listed = _run(installed / "bin" / "scaffold-quantizer", "list", "--json", cwd=project)
+    listed = run_ok(installed / "bin" / "scaffold-quantizer", "list", "--json", cwd=project)
     assert "WheelMethod" in listed.stdout
     bad = subprocess.run([installed / "bin" / "scaffold-quantizer", "-m", "9x"], cwd=project,
                          capture_output=True, text=True)  # fmt: skip
@@ -74,5 +58,5 @@ def test_a_keras_class_says_what_to_install(installed: Path) -> None:
         "else:\n"
         "    raise SystemExit('no error')\n"
     )
-    message = _run(installed / "bin" / "python", "-c", code).stdout
+    message = run_ok(installed / "bin" / "python", "-c", code).stdout
     assert "tensorflow" in message and "pip install 'quantizer-scaffold[tensorflow]'" in message

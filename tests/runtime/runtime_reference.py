@@ -1,4 +1,4 @@
-"""An independent numpy (float64) reference of the quantization math of ARCHITECTURE.md."""
+"""An independent numpy (float64) reference of the quantization math of docs/DESIGN.md."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ def round_half_up(v: np.ndarray) -> np.ndarray:
 
 
 def reference_symmetric(x, threshold, n_bits, signed=True):  # type: ignore[no-untyped-def]
-    """ARCHITECTURE.md, in float64: delta * clip(round(x / delta), qmin, qmax)."""
+    """docs/DESIGN.md, in float64: delta * clip(round(x / delta), qmin, qmax)."""
     x = np.asarray(x, np.float64)
     delta = np.asarray(threshold, np.float64) / 2.0 ** (n_bits - int(signed))
     qmin = -(2 ** (n_bits - 1)) if signed else 0

@@ -1,4 +1,4 @@
-"""The six inferable quantizers against an independent numpy reference of ARCHITECTURE.md."""
+"""The six inferable quantizers against an independent numpy reference of docs/DESIGN.md."""
 
 from __future__ import annotations
 

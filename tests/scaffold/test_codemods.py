@@ -260,3 +260,45 @@ def test_enum_values_that_are_not_integers_are_refused_by_name(member: str, matc
             Target.WEIGHTS,
             ["symmetric"],
         )
+
+
+def test_only_module_level_registry_statements_are_edited() -> None:
+    enum = (
+        "from enum import Enum\n\n\n"
+        "def legacy():\n    class TrainingMethod(Enum):\n        OLD = 0\n\n"
+        "    return TrainingMethod\n\n\n"
+        "class TrainingMethod(Enum):\n    STE = 0\n"
+    )
+    dispatcher = (
+        "from pkg.common import QuantizationMethod, TrainingMethod\n"
+        "from pkg.ste import STEWeightQuantizer\n\n\n"
+        "def defaults():\n    METHOD2WEIGHTQUANTIZER = {}\n    return METHOD2WEIGHTQUANTIZER\n\n\n"
+        "class Tables:\n    METHOD2ACTQUANTIZER = {}\n\n\n"
+        "METHOD2WEIGHTQUANTIZER = {\n"
+        "    TrainingMethod.STE: {QuantizationMethod.SYMMETRIC: STEWeightQuantizer},\n}\n"
+        "METHOD2ACTQUANTIZER = {}\n"
+    )
+    result = _register(_texts(dispatcher, enum), Target.WEIGHTS, ["symmetric"])
+    assert "    class TrainingMethod(Enum):\n        OLD = 0\n\n" in result.enum_text
+    assert result.enum_text.endswith("    STE = 0\n    MyMethod = 1\n")
+    assert "    METHOD2WEIGHTQUANTIZER = {}\n    return" in result.dispatcher_text
+    assert "class Tables:\n    METHOD2ACTQUANTIZER = {}\n" in result.dispatcher_text
+    assert "    TrainingMethod.MyMethod: {" in result.dispatcher_text.split("def ")[-1]
+
+
+def test_a_byte_order_mark_in_the_dispatcher_stays() -> None:
+    dispatcher = (
+        "\ufefffrom pkg.common import QuantizationMethod, TrainingMethod\n"
+        "from pkg.ste import STEWeightQuantizer\n\n"
+        "METHOD2WEIGHTQUANTIZER = {\n"
+        "    TrainingMethod.STE: {QuantizationMethod.SYMMETRIC: STEWeightQuantizer},\n}\n"
+        "METHOD2ACTQUANTIZER = {}\n"
+    )
+    added = _register(_texts(dispatcher), Target.WEIGHTS, ["symmetric"])
+    assert added.dispatcher_text.startswith("\ufeff")
+    assert "TrainingMethod.MyMethod: {" in added.dispatcher_text
+    modules = {Target.WEIGHTS: MODULE, Target.ACTIVATION: ACT_MODULE}
+    undone = registry.unregister(
+        _texts(added.dispatcher_text, added.enum_text), NAME, [Target.WEIGHTS], modules, True
+    )
+    assert undone.dispatcher_text == dispatcher

@@ -66,3 +66,39 @@ def test_generated_examples_are_up_to_date() -> None:
     expected = examples.render_examples(REPO)
     current = examples.stored_examples(output)
     assert current == expected, "run: python -m quantizer_scaffold.scaffold.examples"
+
+
+@pytest.mark.parametrize(
+    "target, methods",
+    [("weights", "symmetric"), ("activation", "symmetric,power_of_two,uniform")],
+)
+def test_the_templates_render_as_cookiecutter_renders_them(
+    tmp_path: Path, target: str, methods: str
+) -> None:
+    """The in-memory renderer and cookiecutter's own generate_files give the same files."""
+    from cookiecutter.generate import generate_context, generate_files
+
+    from quantizer_scaffold.scaffold.naming import MethodName, Target
+    from quantizer_scaffold.scaffold.project import load_project
+    from quantizer_scaffold.scaffold.render import builtin_template_dir, context, render_files
+
+    project = load_project(REPO)
+    variables = context(project, MethodName.parse("Cookie"), Target(target), methods.split(","))
+    ours = render_files(variables)
+    template = builtin_template_dir()
+    generated = Path(
+        generate_files(
+            repo_dir=str(template),
+            context=generate_context(
+                context_file=str(template / "cookiecutter.json"), extra_context=variables
+            ),
+            output_dir=str(tmp_path),
+            accept_hooks=False,
+        )
+    )
+    theirs = {
+        p.relative_to(generated).as_posix(): p.read_text(encoding="utf-8")
+        for p in sorted(generated.rglob("*"))
+        if p.is_file() and "__pycache__" not in p.parts
+    }
+    assert ours == theirs

@@ -8,6 +8,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
+from .common.dispatchers import register_dispatcher
 from .common.qat_config import QATConfig, TrainingMethod
 
 _KERAS_EXPORTS = {
@@ -18,7 +19,7 @@ _KERAS_EXPORTS = {
     "TfmotQuantizeConfig": "quantizer_scaffold.qat.keras.tfmot_adapter",
 }
 
-__all__ = ["QATConfig", "TrainingMethod", *_KERAS_EXPORTS]
+__all__ = ["QATConfig", "TrainingMethod", "register_dispatcher", *_KERAS_EXPORTS]
 
 
 def __getattr__(name: str) -> Any:

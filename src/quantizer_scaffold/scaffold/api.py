@@ -13,11 +13,20 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import registry, transaction, validate
+from . import builtin, registry, transaction, validate
 from .errors import ConflictError, UsageError
 from .manifest import Manifest, sha256
 from .naming import MethodName, QuantizationMethod, Target
-from .project import Project, load_project
+from .next_steps import next_steps
+from .project import (
+    DEFAULT_BACKEND,
+    ENUM_FILE,
+    PYPROJECT,
+    RUNTIME,
+    Project,
+    load_project,
+)
+from .render import module_of
 
 ORDER = [m.value for m in QuantizationMethod]
 
@@ -44,6 +53,7 @@ class Report:
     next_steps: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     dry_run: bool = False
+    registry_created: bool = False
 
     @property
     def changed(self) -> bool:
@@ -67,6 +77,7 @@ class Report:
             },
             "next_steps": self.next_steps,
             "notes": self.notes,
+            "registry_created": self.registry_created,
         }
 
 
@@ -141,6 +152,11 @@ class _Workspace:
             )
         return text
 
+    def is_dir(self, path: str) -> bool:
+        prefix = path.rstrip("/") + "/"
+        staged = any(p.startswith(prefix) and t is not None for p, t in self.after.items())
+        return staged or self.project.path(path).is_dir()
+
     def stage(self, path: str, text: str | None) -> None:
         self.read(path)
         self.after[path] = text
@@ -149,39 +165,129 @@ class _Workspace:
         return [transaction.Change(p, self.before[p], t) for p, t in self.after.items()]
 
 
-def _registry_texts(project: Project, space: _Workspace) -> registry.RegistryTexts:
+def _registry_texts(
+    project: Project, space: _Workspace, backend: str = DEFAULT_BACKEND
+) -> registry.RegistryTexts:
     config = project.config
-    if config.training_method_file == config.dispatcher_file:
-        raise UsageError("training_method_file and dispatcher_file must be different files")
+    dispatcher_file = config.backend(backend).dispatcher_file
+    if config.training_method_file == dispatcher_file:
+        raise UsageError(
+            f"training_method_file and dispatcher_file are the same file ({dispatcher_file}); "
+            "the enum and the dispatcher dictionaries must live in different files"
+        )
     return registry.RegistryTexts(
         enum_text=space.require(config.training_method_file, "the TrainingMethod enum"),
         enum_label=config.training_method_file,
-        dispatcher_text=space.require(config.dispatcher_file, "the quantizer dispatcher"),
-        dispatcher_label=config.dispatcher_file,
+        dispatcher_text=space.require(dispatcher_file, "the quantizer dispatcher"),
+        dispatcher_label=dispatcher_file,
     )
 
 
 def _module_file(project: Project, module: str) -> str:
-    return f"{project.config.source_root}/{module.replace('.', '/')}.py"
+    root = project.config.source_root
+    return f"{'' if root in {'', '.'} else root + '/'}{module.replace('.', '/')}.py"
 
 
-def _validate(project: Project, space: _Workspace, imports: dict[str, str]) -> None:
+def _create_own_registry(
+    project: Project, space: _Workspace, backend: str, report: Report
+) -> dict[str, str]:
+    """Stage a user project's own registry where none exists yet; return the files created.
+
+    Only in a project that is not the runtime itself: this repository (or a library with its
+    own runtime) must point [tool.scaffold-quantizer] at its existing registry.
+    """
     config = project.config
+    dispatcher_file = config.backend(backend).dispatcher_file
+    has_enum = space.read(config.training_method_file) is not None
+    has_dispatcher = space.read(dispatcher_file) is not None
+    if (has_enum and has_dispatcher) or config.uses_own_runtime:
+        return {}
+    if not has_enum and has_dispatcher:
+        raise UsageError(
+            f"{dispatcher_file} exists but the TrainingMethod enum file "
+            f"{config.training_method_file} does not; fix [tool.scaffold-quantizer] "
+            "training_method_file"
+        )
+    from . import own_registry
+
+    created: dict[str, str] = {}
+    enum_module = module_of(project, config.training_method_file)
+    if not has_enum:
+        created[config.training_method_file] = own_registry.enum_text(project)
+    created[dispatcher_file] = own_registry.dispatcher_text(project, backend, enum_module)
+    created.update(own_registry.package_inits(project, list(created), space.is_dir))
+    pyproject = space.require(PYPROJECT, "the project file")
+    entry = own_registry.declare_entry_point(
+        pyproject, backend, module_of(project, dispatcher_file)
+    )
+    for path, text in created.items():
+        space.stage(path, text)
+    if entry.text is not None and entry.text != pyproject:
+        space.stage(PYPROJECT, entry.text)
+    report.notes.append(
+        f"created this project's own registry: TrainingMethod in {config.training_method_file}"
+        f" and the {backend} dispatcher in {dispatcher_file}"
+        + (
+            f', declared in {PYPROJECT} as the "{own_registry.ENTRY_POINT_GROUP}" entry point'
+            if entry.text is not None
+            else ""
+        )
+    )
+    if entry.note:
+        report.notes.append(entry.note)
+    report.registry_created = True
+    return created
+
+
+def _validate(
+    project: Project,
+    space: _Workspace,
+    imports: dict[str, str],
+    members: Sequence[str],
+    backend: str = DEFAULT_BACKEND,
+) -> None:
+    """Before anything is written: every staged module compiles, the registry resolves, and
+    every import of a generated module (and every import an edited module gains, or that
+    points at a module this run deletes) resolves to a module that defines the name."""
+    config = project.config
+    texts = _registry_texts(project, space, backend)
+    registry_files = {texts.enum_label, texts.dispatcher_label}  # check_registry checks them
     for path, text in space.after.items():
-        if text is not None and path.endswith(".py"):
+        if text is not None and path.endswith(".py") and path not in registry_files:
             validate.compiles(path, text)
-    texts = _registry_texts(project, space)
-    members = [m.name for m in registry.read_registry(texts)]
     validate.check_registry(
         config.training_method_file,
         texts.enum_text,
-        config.dispatcher_file,
+        texts.dispatcher_label,
         texts.dispatcher_text,
         members,
         registry.ENUM_CLASS,
         {name: (_module_file(project, module), module) for name, module in imports.items()},
         space.read,
     )
+    index = validate.ModuleIndex(
+        config.source_root, space.read, {config.package.split(".")[0], config.runtime.split(".")[0]}
+    )
+    deleted = {
+        module_of(project, p)
+        for p, t in space.after.items()
+        if t is None and p.endswith(".py") and _under(p, config.source_root)
+    }
+    for path, text in sorted(space.after.items()):
+        if text is None or not path.endswith(".py") or not _under(path, config.source_root):
+            continue
+        package = path.endswith("__init__.py")
+        module = module_of(project, path).removesuffix(".__init__")
+        imports = validate.imports_of(text, module, package)
+        before = space.before.get(path)
+        if before is not None:  # an edited module: what it gains, and what this run deletes
+            old = {(m, tuple(n)) for _, m, n in validate.imports_of(before, module, package)}
+            imports = [i for i in imports if (i[1], tuple(i[2])) not in old or i[1] in deleted]
+        index.check(path, imports)
+
+
+def _under(path: str, folder: str) -> bool:
+    return folder in {"", "."} or path.startswith(folder.rstrip("/") + "/")
 
 
 def _finish(
@@ -217,12 +323,19 @@ def scaffold(
     dry_run: bool = False,
     check: bool = False,
     force: bool = False,
+    backend: str = DEFAULT_BACKEND,
 ) -> Report:
-    """Render and register a trainable + inferable quantizer pair and its tests."""
+    """Render and register a trainable + inferable quantizer pair and its tests.
+
+    In a user's project without a registry, the first run creates the project's own
+    (``own_registry``) and declares it to the runtime.
+    """
     name = MethodName.parse(method)
     target = parse_target(target)
     wanted = parse_methods(quantization_methods)
     project = load_project(Path(root) if root else None, Path(cwd) if cwd else None)
+    layout = project.config.backend(backend)
+    builtin.refuse_builtin_name(project, name, backend)
     from .render import render
 
     report = Report("scaffold", str(project.root), name.enum_member, target.value)
@@ -230,11 +343,12 @@ def scaffold(
         space = _Workspace(project)
         config = project.config
         manifest = Manifest.parse(space.read(config.manifest_file), config.manifest_file)
-        texts = _registry_texts(project, space)
-        present = registry.registered_keys(texts, name, target)
+        created_registry = _create_own_registry(project, space, backend, report)
+        texts = registry.Registry(_registry_texts(project, space, backend))
+        present = texts.registered_keys(name, target)
         methods = [m for m in ORDER if m in set(wanted) | set(present)]
-        rendering = render(project, name, target, methods)
-        clash = f"{config.quantizers_dir}/{name.package}.py"
+        rendering = render(project, name, target, methods, backend)
+        clash = f"{layout.quantizers_dir}/{name.package}.py"
         if space.read(clash) is not None:
             raise ConflictError(
                 f"{clash} already exists, so the package {name.package}/ would shadow it; "
@@ -276,9 +390,10 @@ def scaffold(
             rendering.training_module,
             replaceable=replaceable,
             line_length=project.line_length,
+            linted=project.lints_line_length,
         )
         space.stage(config.training_method_file, result.enum_text)
-        space.stage(config.dispatcher_file, result.dispatcher_text)
+        space.stage(layout.dispatcher_file, result.dispatcher_text)
         updated = manifest.copy()
         shared = {p: t for p, t in written.items() if p == f"{rendering.package_dir}/__init__.py"}
         updated.record_files(name.enum_member, None, shared)
@@ -286,17 +401,27 @@ def scaffold(
             name.enum_member, target.value, {p: t for p, t in written.items() if p not in shared}
         )
         updated.record_registration(name.enum_member, target.value, methods, result.created_member)
-        created_dirs = _missing_dirs(project, [p for p in written if space.before.get(p) is None])
+        new_files = [p for p in written if space.before.get(p) is None]
+        created_dirs = _missing_dirs(project, new_files)
         updated.record_dirs(name.enum_member, created_dirs)
+        if created_registry:
+            updated.record_registry(
+                backend,
+                created_registry,
+                _missing_dirs(project, list(created_registry)),
+                space.before.get(PYPROJECT),
+                space.after.get(PYPROJECT),
+            )
         if updated.text() != (space.read(config.manifest_file) or ""):
             space.stage(config.manifest_file, updated.text())
-        _validate(project, space, {name.training_class(target): rendering.training_module})
-        report.next_steps = [
-            f"review the diff: git diff -- {config.training_method_file} {config.dispatcher_file}",
-            f"put your math in {rendering.training_file} (__call__) and, if the grid "
-            f"changes, quantize() in {rendering.inferable_file}",
-            f"run the contract tests: python -m pytest {rendering.test_file}",
-        ]
+        _validate(
+            project,
+            space,
+            {name.training_class(target): rendering.training_module},
+            result.members,
+            backend,
+        )
+        report.next_steps = next_steps(project, rendering, Path(cwd) if cwd else None, report)
         return _finish(project, space, report, dry_run, check, notes)
 
 
@@ -319,20 +444,30 @@ def remove(
     cwd: str | Path | None = None,
     dry_run: bool = False,
     check: bool = False,
+    backend: str = DEFAULT_BACKEND,
 ) -> Report:
-    """Undo ``scaffold``: registrations out, unedited generated files deleted, edits kept."""
+    """Undo ``scaffold``: registrations out, unedited generated files deleted, edits kept.
+
+    Removing the last method of a registry that ``scaffold`` created also removes that
+    registry (its files, if unedited, and its entry point in pyproject.toml).
+    """
     name = MethodName.parse(method)
     chosen = parse_target(target) if target is not None else None
     project = load_project(Path(root) if root else None, Path(cwd) if cwd else None)
-    from .render import module_of
+    layout = project.config.backend(backend)
 
     report = Report("remove", str(project.root), name.enum_member, chosen.value if chosen else None)
     with _session(project, writes=not (dry_run or check), report=report):
         space = _Workspace(project)
         config = project.config
         manifest = Manifest.parse(space.read(config.manifest_file), config.manifest_file)
-        texts = _registry_texts(project, space)
-        registered = {t for t in Target if registry.registered_keys(texts, name, t)} | {
+        if not config.uses_own_runtime and space.read(config.training_method_file) is None:
+            raise UsageError(
+                f"{name.enum_member} is not registered: this project has no registry yet "
+                f"({config.training_method_file}); `scaffold-quantizer list` shows what is"
+            )
+        texts = registry.Registry(_registry_texts(project, space, backend))
+        registered = {t for t in Target if texts.registered_keys(name, t)} | {
             Target(t) for t in manifest.targets(name.enum_member)
         }
         targets = [t for t in Target if (chosen is None or t is chosen) and t in registered]
@@ -342,7 +477,7 @@ def remove(
                 f"{name.enum_member} is not registered {what}; "
                 "`scaffold-quantizer list` shows what is"
             )
-        package_dir = f"{config.quantizers_dir}/{name.package}"
+        package_dir = f"{layout.quantizers_dir}/{name.package}"
         modules = {
             t: module_of(project, f"{package_dir}/{name.training_module(t)}.py") for t in Target
         }
@@ -356,7 +491,7 @@ def remove(
             remove_member=bool(entry.get("enum_member_created")) and not remaining,
         )
         space.stage(config.training_method_file, result.enum_text)
-        space.stage(config.dispatcher_file, result.dispatcher_text)
+        space.stage(layout.dispatcher_file, result.dispatcher_text)
         updated = manifest.copy()
         wanted = {t.value for t in targets}
         files = {
@@ -383,11 +518,19 @@ def remove(
         if not remaining:
             for path in keep:
                 updated.forget_file(path)
+        remove_dirs = [] if remaining else list(entry.get("created_dirs", []))
+        # a folder this method created that still holds another method's files is handed to
+        # that method, so that removing it later removes the folder too
+        for other, record in updated.data["methods"].items():
+            shared = [d for d in remove_dirs if any(p.startswith(d + "/") for p in record["files"])]
+            updated.record_dirs(other, shared)
+        if updated.is_empty():
+            remove_dirs += _remove_own_registry(project, space, updated, result.members, report)
         new_manifest = None if updated.is_empty() else updated.text()
         if new_manifest != space.read(config.manifest_file):
             space.stage(config.manifest_file, new_manifest)
-        _validate(project, space, {})
-        remove_dirs = [] if remaining else list(entry.get("created_dirs", []))
+        if space.read(config.training_method_file) is not None:  # not a removed registry
+            _validate(project, space, {}, result.members, backend)
         if result.removed_member:
             report.notes.append(f"removed TrainingMethod.{name.enum_member}")
         if keep:
@@ -397,10 +540,82 @@ def remove(
         return _finish(project, space, report, dry_run, check, {}, keep, remove_dirs)
 
 
+def _remove_own_registry(
+    project: Project,
+    space: _Workspace,
+    manifest: Manifest,
+    members: Sequence[str],
+    report: Report,
+) -> list[str]:
+    """Undo the registry creation of ``_create_own_registry`` once no method is left in it.
+
+    Only files that still hold exactly what the tool created (after this run's edits) go;
+    the entry point goes only while its lines are as written. Returns the folders to remove.
+    """
+    record = manifest.registry_record()
+    if not record or members:
+        return []
+    files = record.get("files", {})
+    if any(sha256(space.read(p) or "") != digest for p, digest in files.items()):
+        report.notes.append("kept this project's registry: you edited it")
+        return []
+    for path in files:
+        space.stage(path, None)
+    pyproject = space.read(PYPROJECT)
+    block = record.get("pyproject_block")
+    if pyproject is not None and block and pyproject.count(block) == 1:
+        space.stage(PYPROJECT, pyproject.replace(block, "", 1))
+    manifest.forget_registry()
+    report.notes.append("removed this project's registry: no method is left in it")
+    return list(record.get("created_dirs", []))
+
+
 def list_methods(
-    root: str | Path | None = None, cwd: str | Path | None = None
+    root: str | Path | None = None,
+    cwd: str | Path | None = None,
+    backend: str = DEFAULT_BACKEND,
 ) -> tuple[Project, list[registry.RegisteredMethod]]:
-    """Every TrainingMethod member and its registered classes, read from the code."""
+    """Every training method with its registered classes, read from the code: the project's
+    own (if it has a registry yet) and, in a user's project, quantizer-scaffold's built-in
+    ones; ``registered_in`` says where each is."""
     project = load_project(Path(root) if root else None, Path(cwd) if cwd else None)
+    config = project.config
     space = _Workspace(project)
-    return project, registry.read_registry(_registry_texts(project, space))
+    found: list[registry.RegisteredMethod] = []
+    sources: list[tuple[registry.Registry, str, str]] = []
+    installed = builtin.builtin_registry(project, backend)
+    if installed is not None:
+        sources.append((installed, "built-in", f"{RUNTIME}.{ENUM_FILE[:-3].replace('/', '.')}"))
+    has_own = space.read(config.training_method_file) is not None or config.uses_own_runtime
+    if has_own:
+        own = registry.Registry(_registry_texts(project, space, backend))
+        sources.append(
+            (own, "built-in" if config.uses_own_runtime and config.package == RUNTIME
+             else "project", module_of(project, config.training_method_file))
+        )  # fmt: skip
+    for reg, origin, enum_module in sources:
+        dispatcher = reg.texts.dispatcher_label
+        dispatcher_module = (
+            module_of(project, dispatcher)
+            if reg is not installed
+            else f"{RUNTIME}.{dispatcher.split('/', 1)[1][:-3].replace('/', '.')}"
+        )
+        for target in Target:
+            reg.table(target)  # both dictionaries must exist
+        for method in reg.methods():
+            found.append(
+                registry.RegisteredMethod(
+                    method.name,
+                    method.value,
+                    method.quantizers,
+                    enum=f"{enum_module}.{registry.ENUM_CLASS}",
+                    origin=origin,
+                    registered_in={
+                        "enum_file": reg.texts.enum_label,
+                        "dispatcher_file": dispatcher,
+                        "dispatcher": dispatcher_module,
+                        "backend": backend,
+                    },
+                )
+            )
+    return project, found

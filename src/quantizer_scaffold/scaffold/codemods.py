@@ -1,165 +1,162 @@
-"""libcst codemods that edit the registry in place, keeping every byte they do not need to change.
+"""Writing the registry: small libcst transformers, each adding or removing one thing.
 
-Each transformer does one thing and has an exact inverse, so ``remove`` after ``scaffold`` gives
-back the original bytes even when the user edited other parts of the file in between:
+They work on what :mod:`.gather` read (the node to change is known before they run) and
+follow the file's own layout (:mod:`.layout`). Each has an exact inverse, so ``remove``
+after ``scaffold`` gives back the original bytes even when the user edited other parts of
+the file in between:
 
-- ``AddEnumMember`` / ``RemoveEnumMember``: a member after the last member of an Enum class.
-- ``AddDictEntry`` / ``RemoveDictEntries``: an entry at the end of a module-level dict
-  (``X = {...}`` or ``X: Dict[...] = {...}``), or inside the dict that an entry maps to.
-- ``AddImport`` / ``RemoveImport``: ``from module import Name`` at its sorted place among the
-  module's top-level imports.
+- ``AddEnumMember`` / ``RemoveEnumMember``: a member after the last member of the enum.
+- ``AddDictEntry`` / ``RemoveDictEntries``: an entry at the end of a dispatcher dict, or
+  keys inside the dict that an entry maps to (``ExtendDictEntry``).
+- ``import_insertion`` / ``import_removal``: ``from module import Name`` at its sorted
+  place among the top-level imports, and out again (by lines: no parse needed).
 
-Whitespace model (the reason libcst issue 1377 does not bite here): in a multi-line dict, the
-comment and newline after the *last* element live in the closing brace's ``whitespace_before``.
-Appending moves them onto the old last element's comma and gives the new element a clean line;
-removing the last element moves them back.
+Every transformer visits the module's own statements only (``TopLevelTransformer``): nested
+code is never reached. The dict writers run on the one statement they change, parsed on its
+own (:class:`.gather.DispatcherFile`), so a 1000-entry dispatcher is never parsed whole.
+
+Whitespace model (why libcst issue 1377 does not bite here): in an exploded dict, the
+comment and newline after the *last* element live in the closing brace's
+``whitespace_before``. Appending moves them onto the old last element's comma and gives the
+new element a clean line; removing the last element moves them back.
 """
 
 from __future__ import annotations
 
+import ast
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import libcst as cst
-import libcst.matchers as m
 
+from . import layout
 from .errors import RegistryError
+from .gather import (
+    DictModel,
+    DispatcherFile,
+    EnumModel,
+    code,
+    import_source,
+    is_docstring,
+    key_attr,
+    member_assign,
+)
+from .layout import NO_COMMA, ImportStyle, InnerShape
 
 
-def parse_module(text: str, label: str) -> cst.Module:
-    """Parse ``text``; a syntax error becomes a RegistryError naming ``label``."""
-    try:
-        return cst.parse_module(text)
-    except cst.ParserSyntaxError as error:
-        raise RegistryError(
-            f"{label} has a syntax error at line {error.raw_line}: {error.message}; fix it first"
-        ) from None
+class TopLevelTransformer(cst.CSTTransformer):
+    """A transformer that sees the module and its own statements, never what is inside them."""
+
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        return isinstance(node, cst.Module)
 
 
 # --------------------------------------------------------------------------- enum members
 
 
-def _member_assign(statement: cst.CSTNode) -> cst.Assign | None:
-    """The ``NAME = value`` of an enum member statement, or None for anything else."""
-    if not m.matches(
-        statement, m.SimpleStatementLine(body=[m.Assign(targets=[m.AssignTarget(m.Name())])])
-    ):
-        return None
-    assign = statement.body[0]  # type: ignore[attr-defined]
-    name = assign.targets[0].target.value
-    if name.startswith("_"):
-        return None
-    return assign
-
-
-def find_class(module: cst.Module, name: str) -> cst.ClassDef | None:
-    for statement in module.body:
-        if m.matches(statement, m.ClassDef(name=m.Name(name))):
-            return statement  # type: ignore[return-value]
-    return None
-
-
-def enum_members(class_def: cst.ClassDef) -> dict[str, cst.BaseExpression]:
-    """Member name -> value expression, in order."""
-    members: dict[str, cst.BaseExpression] = {}
-    body = class_def.body
-    if isinstance(body, cst.IndentedBlock):
-        for statement in body.body:
-            assign = _member_assign(statement)
-            if assign is not None:
-                members[assign.targets[0].target.value] = assign.value  # type: ignore[attr-defined]
-    return members
-
-
-def _next_value(class_name: str, members: dict[str, cst.BaseExpression]) -> str:
+def next_value(enum: EnumModel) -> str:
     """``auto()`` if the enum uses it, else the next integer after the largest one."""
-    for value in members.values():
-        if m.matches(value, m.Call(func=m.Name("auto") | m.Attribute(attr=m.Name("auto")))):
-            return cst.Module([]).code_for_node(value.func) + "()"  # type: ignore[attr-defined]
-    for name, value in members.items():
+    for value in enum.members.values():
+        if isinstance(value, cst.Call):
+            func = value.func
+            name = (
+                func.attr.value if isinstance(func, cst.Attribute) else getattr(func, "value", "")
+            )
+            if name == "auto":
+                return code(func) + "()"
+    for name, value in enum.members.items():
         if isinstance(value, cst.Tuple):
             raise RegistryError(
-                f"{class_name}.{name} has a tuple value (a trailing comma after the value); "
+                f"{enum.name}.{name} has a tuple value (a trailing comma after the value); "
                 f"remove the comma so it is an integer"
             )
-    numbers = [int(v.value, 0) for v in members.values() if isinstance(v, cst.Integer)]
-    if len(numbers) != len(members):
+    numbers = [int(v.value, 0) for v in enum.members.values() if isinstance(v, cst.Integer)]
+    if len(numbers) != len(enum.members):
         raise RegistryError(
-            f"{class_name} has members whose values are not integers or auto(); "
+            f"{enum.name} has members whose values are not integers or auto(); "
             "cannot choose the next value"
         )
     return str(max(numbers) + 1 if numbers else 0)
 
 
-class AddEnumMember(cst.CSTTransformer):
-    """Append ``member = <next value>`` after the last member of the Enum ``class_name``."""
+class AddEnumMember(TopLevelTransformer):
+    """Append ``member = value`` after the last member (or the docstring) of the enum."""
 
-    def __init__(self, class_name: str, member: str) -> None:
-        self.class_name = class_name
+    def __init__(self, enum: EnumModel, member: str, value: str) -> None:
+        self.enum = enum
         self.member = member
-        self.found = False
-        self.value = ""
+        self.value = value
 
     def leave_ClassDef(self, original: cst.ClassDef, updated: cst.ClassDef) -> cst.ClassDef:
-        if original.name.value != self.class_name or not isinstance(
-            updated.body, cst.IndentedBlock
-        ):
+        if original is not self.enum.node:
             return updated
-        self.found = True
-        members = enum_members(updated)
-        if self.member in members:
-            return updated
-        self.value = _next_value(self.class_name, members)
-        statements = list(updated.body.body)
-        last = max(
-            (i for i, s in enumerate(statements) if _member_assign(s) is not None), default=None
-        )
-        if last is None:  # no member yet: after the docstring, if any
-            last = (
-                0
-                if statements
-                and m.matches(
-                    statements[0],
-                    m.SimpleStatementLine(body=[m.Expr(m.SimpleString() | m.ConcatenatedString())]),
-                )
-                else -1
-            )
-        new = cst.parse_statement(f"{self.member} = {self.value}\n")
-        statements.insert(last + 1, new)
+        statements = list(self.enum.statements)
+        last = self.enum.last_member_statement()
+        if last is not None:
+            index = max(self.enum.positions.values())
+            assign = member_assign(last)
+            assert assign is not None
+            # "=" signs aligned in a column stay aligned; otherwise the neighbour's spacing
+            target = assign.targets[0]
+            before = code(target.whitespace_before_equal)
+            column = _aligned_column(self.enum)
+            if column is not None:
+                before = " " * max(1, column - len(self.member))
+            after = code(target.whitespace_after_equal)
+            new = cst.parse_statement(f"{self.member}{before}={after}{self.value}\n")
+        else:
+            index = 0 if statements and is_docstring(statements[0]) else -1
+            new = cst.parse_statement(f"{self.member} = {self.value}\n")
+            if index == 0:  # a blank line after the class docstring, as ruff format wants
+                new = new.with_changes(leading_lines=[cst.EmptyLine(indent=False)])
+        statements.insert(index + 1, new)
         return updated.with_changes(body=updated.body.with_changes(body=statements))
 
 
-class RemoveEnumMember(cst.CSTTransformer):
-    """Delete the member statement ``member`` of the Enum ``class_name``."""
+def _aligned_column(enum: EnumModel) -> int | None:
+    """The column of the members' "=" when they are padded to line it up, else None."""
+    columns = set()
+    padded = False
+    for index in enum.positions.values():
+        target = member_assign(enum.statements[index]).targets[0]  # type: ignore[union-attr]
+        space = code(target.whitespace_before_equal)
+        columns.add(len(code(target.target)) + len(space))
+        padded |= len(space) > 1
+    return columns.pop() if padded and len(columns) == 1 and len(enum.positions) > 1 else None
 
-    def __init__(self, class_name: str, member: str) -> None:
-        self.class_name = class_name
+
+class RemoveEnumMember(TopLevelTransformer):
+    """Delete the statement of ``member`` from the enum."""
+
+    def __init__(self, enum: EnumModel, member: str) -> None:
+        self.enum = enum
         self.member = member
-        self.removed = False
 
     def leave_ClassDef(self, original: cst.ClassDef, updated: cst.ClassDef) -> cst.ClassDef:
-        if original.name.value != self.class_name or not isinstance(
-            updated.body, cst.IndentedBlock
-        ):
+        if original is not self.enum.node or self.member not in self.enum.positions:
             return updated
-        statements = list(updated.body.body)
-        for index, statement in enumerate(statements):
-            assign = _member_assign(statement)
-            if assign is not None and assign.targets[0].target.value == self.member:  # type: ignore[attr-defined]
-                if len(statements) == 1:
-                    raise RegistryError(
-                        f"removing {self.member} would leave {self.class_name} empty"
-                    )
-                _drop_statement(statements, index)
-                self.removed = True
-                break
+        statements = list(self.enum.statements)
+        if len(statements) == 1:
+            raise RegistryError(f"removing {self.member} would leave {self.enum.name} empty")
+        index = self.enum.positions[self.member]
+        after_docstring = index == 1 and is_docstring(statements[0])
+        drop_statement(statements, index, blank_lines=not after_docstring)
         return updated.with_changes(body=updated.body.with_changes(body=statements))
 
 
-def _drop_statement(statements: list[cst.BaseStatement], index: int) -> None:
-    """Remove ``statements[index]``, handing its leading comments/blank lines to the next one."""
+def drop_statement(
+    statements: list[cst.BaseStatement], index: int, blank_lines: bool = True
+) -> None:
+    """Remove ``statements[index]``, handing the lines above it to the next statement.
+
+    ``blank_lines=False`` hands over comment lines only: for a statement that was inserted
+    with a blank line of its own (an enum's first member after the docstring).
+    """
     removed = statements.pop(index)
-    leading = list(getattr(removed, "leading_lines", ()))
+    leading = [
+        line
+        for line in getattr(removed, "leading_lines", ())
+        if blank_lines or line.comment is not None
+    ]
     if leading and index < len(statements):
         following = statements[index]
         statements[index] = following.with_changes(
@@ -167,115 +164,102 @@ def _drop_statement(statements: list[cst.BaseStatement], index: int) -> None:
         )
 
 
-# --------------------------------------------------------------------------- dicts
+# --------------------------------------------------------------------------- dict entries
 
 
-def dict_key_attr(element: cst.BaseDictElement) -> str | None:
-    """``X`` for an entry whose key is ``<anything>.X``; None otherwise."""
-    if isinstance(element, cst.DictElement) and isinstance(element.key, cst.Attribute):
-        return element.key.attr.value
-    return None
-
-
-def dict_key_prefix(element: cst.BaseDictElement) -> str | None:
-    """The code before the last ``.`` of an attribute key (``qi.QuantizationMethod``)."""
-    if isinstance(element, cst.DictElement) and isinstance(element.key, cst.Attribute):
-        return cst.Module([]).code_for_node(element.key.value)
-    return None
-
-
-def _is_multiline(node: cst.Dict) -> bool:
-    return isinstance(node.rbrace.whitespace_before, cst.ParenthesizedWhitespace) or isinstance(
-        node.lbrace.whitespace_after, cst.ParenthesizedWhitespace
-    )
-
-
-def element_indent(node: cst.Dict, outer_indent: str, unit: str) -> str:
-    """The indentation of the entries of a multi-line dict (what the file already uses)."""
-    opening = node.lbrace.whitespace_after
-    if not node.elements and isinstance(opening, cst.ParenthesizedWhitespace):
-        return opening.last_line.value + unit  # an empty ``{`` newline ``}``: inside ``}``
-    candidates = [node.lbrace.whitespace_after] + [
-        e.comma.whitespace_after for e in node.elements if isinstance(e.comma, cst.Comma)
-    ]
-    for whitespace in candidates:
-        if isinstance(whitespace, cst.ParenthesizedWhitespace):
-            return whitespace.last_line.value
-    return outer_indent + unit
-
-
-def append_entry(
-    node: cst.Dict, key: str, value: cst.BaseExpression, unit: str = "    "
+def append_element(
+    node: cst.Dict, element: cst.DictElement, first_key_column: int, line_length: int
 ) -> cst.Dict:
-    """``node`` with ``key: value`` appended, comments and comma style preserved."""
-    entry = cst.DictElement(key=cst.parse_expression(key), value=value)
+    """``node`` with ``element`` appended in the dict's own layout (see :mod:`.layout`)."""
     elements = list(node.elements)
     opening = node.lbrace.whitespace_after
-    if not elements and isinstance(opening, cst.ParenthesizedWhitespace):
-        # ``{  # note`` / comment lines / ``}``: the comments stay after ``{``, the entry
-        # goes below them, and ``}`` keeps its own indentation on the next line.
-        return node.with_changes(
-            lbrace=node.lbrace.with_changes(
-                whitespace_after=opening.with_changes(
-                    last_line=cst.SimpleWhitespace(opening.last_line.value + unit)
-                )
-            ),
-            elements=[entry.with_changes(comma=cst.Comma())],
-            rbrace=node.rbrace.with_changes(whitespace_before=_newline(opening.last_line.value)),
-        )
     if not elements:
-        return node.with_changes(
-            lbrace=cst.LeftCurlyBrace(
-                whitespace_after=_newline(element_indent(node, "", "    "))
-                if not isinstance(node.lbrace.whitespace_after, cst.ParenthesizedWhitespace)
-                else node.lbrace.whitespace_after
-            ),
-            elements=[entry.with_changes(comma=cst.Comma())],
-            rbrace=cst.RightCurlyBrace(whitespace_before=_newline(""))
-            if not isinstance(node.rbrace.whitespace_before, cst.ParenthesizedWhitespace)
-            else node.rbrace,
-        )
+        if isinstance(opening, cst.ParenthesizedWhitespace):
+            # ``{  # note`` / comment lines / ``}``: the comments stay after ``{``, the entry
+            # goes below them, and ``}`` keeps its own indentation on the next line.
+            indent = opening.last_line.value + "    "
+            return node.with_changes(
+                lbrace=node.lbrace.with_changes(
+                    whitespace_after=opening.with_changes(last_line=cst.SimpleWhitespace(indent))
+                ),
+                elements=[element.with_changes(comma=cst.Comma())],
+                rbrace=node.rbrace.with_changes(
+                    whitespace_before=layout.newline(opening.last_line.value)
+                ),
+            )
+        return node.with_changes(elements=[element.with_changes(comma=NO_COMMA)])
     last = elements[-1]
     closing = node.rbrace.whitespace_before
-    if isinstance(closing, cst.ParenthesizedWhitespace):
-        indent = element_indent(node, "", "    ")
+    before = last.comma.whitespace_before if isinstance(last.comma, cst.Comma) else None
+    if isinstance(closing, cst.ParenthesizedWhitespace):  # exploded: a line of its own
         had_comma = isinstance(last.comma, cst.Comma)
-        before = last.comma.whitespace_before if isinstance(last.comma, cst.Comma) else None
         elements[-1] = last.with_changes(
             comma=cst.Comma(
                 whitespace_before=before or cst.SimpleWhitespace(""),
                 whitespace_after=closing.with_changes(
-                    empty_lines=[], last_line=cst.SimpleWhitespace(indent)
+                    empty_lines=[],
+                    last_line=cst.SimpleWhitespace(layout.element_indent(node) or "    "),
                 ),
             )
         )
-        elements.append(
-            entry.with_changes(comma=cst.Comma() if had_comma else cst.MaybeSentinel.DEFAULT)
-        )
+        elements.append(element.with_changes(comma=cst.Comma() if had_comma else NO_COMMA))
         return node.with_changes(
             elements=elements,
             rbrace=node.rbrace.with_changes(
                 whitespace_before=closing.with_changes(first_line=cst.TrailingWhitespace())
             ),
         )
-    before = last.comma.whitespace_before if isinstance(last.comma, cst.Comma) else None
+    new_line = any(layout.is_newline(w) for w in layout.separators(node)[1:])
+    if not new_line:  # one line: it stays one line while it fits
+        end = layout.column_after(first_key_column, code(node.with_changes(elements=elements))[1:])
+        new_line = end + 2 + len(code(element)) > line_length
+    separator: cst.BaseParenthesizableWhitespace = (
+        layout.newline(layout.continuation(node, first_key_column))
+        if new_line
+        else cst.SimpleWhitespace(" ")
+    )
     elements[-1] = last.with_changes(
         comma=cst.Comma(
-            whitespace_before=before or cst.SimpleWhitespace(""),
-            whitespace_after=cst.SimpleWhitespace(" "),
+            whitespace_before=before or cst.SimpleWhitespace(""), whitespace_after=separator
         )
     )
-    elements.append(entry.with_changes(comma=last.comma))
+    elements.append(element.with_changes(comma=last.comma))
     return node.with_changes(elements=elements)
 
 
-def remove_entry(node: cst.Dict, index: int) -> cst.Dict:
-    """``node`` without ``elements[index]``: the exact inverse of :func:`append_entry`."""
+def remove_element(node: cst.Dict, index: int) -> cst.Dict:
+    """``node`` without ``elements[index]``: the exact inverse of :func:`append_element`.
+
+    Comment lines above the entry that follows the removed one stay with that entry.
+    """
     elements = list(node.elements)
     removed = elements.pop(index)
     if not elements:
         return _emptied(node)
-    if index < len(elements):  # not the last: its own comma and comment go with it
+    if index < len(elements):  # not the last: its line goes, the lines above the next stay
+        after = removed.comma.whitespace_after if isinstance(removed.comma, cst.Comma) else None
+        if isinstance(after, cst.ParenthesizedWhitespace) and after.empty_lines:
+            if index == 0:
+                opening = node.lbrace.whitespace_after
+                if isinstance(opening, cst.ParenthesizedWhitespace):
+                    node = node.with_changes(
+                        lbrace=node.lbrace.with_changes(
+                            whitespace_after=opening.with_changes(
+                                empty_lines=[*opening.empty_lines, *after.empty_lines]
+                            )
+                        )
+                    )
+            else:
+                previous = elements[index - 1]
+                lead = previous.comma.whitespace_after  # type: ignore[union-attr]
+                if isinstance(lead, cst.ParenthesizedWhitespace):
+                    elements[index - 1] = previous.with_changes(
+                        comma=previous.comma.with_changes(  # type: ignore[union-attr]
+                            whitespace_after=lead.with_changes(
+                                empty_lines=[*lead.empty_lines, *after.empty_lines]
+                            )
+                        )
+                    )
         return node.with_changes(elements=elements)
     last = elements[-1]
     own = last.comma
@@ -290,7 +274,7 @@ def remove_entry(node: cst.Dict, index: int) -> cst.Dict:
         comma: cst.Comma | cst.MaybeSentinel = (
             own.with_changes(whitespace_after=cst.SimpleWhitespace(""))
             if isinstance(removed.comma, cst.Comma)
-            else cst.MaybeSentinel.DEFAULT
+            else NO_COMMA
         )
         elements[-1] = last.with_changes(comma=comma)
         return node.with_changes(
@@ -326,331 +310,294 @@ def _emptied(node: cst.Dict) -> cst.Dict:
     )
 
 
-def _newline(indent: str) -> cst.ParenthesizedWhitespace:
-    return cst.ParenthesizedWhitespace(
-        first_line=cst.TrailingWhitespace(), indent=True, last_line=cst.SimpleWhitespace(indent)
-    )
+def _replace_value(statement: cst.SimpleStatementLine, value: cst.Dict) -> cst.SimpleStatementLine:
+    return statement.with_changes(body=[statement.body[0].with_changes(value=value)])
 
 
-def inner_dict(
-    entries: Sequence[tuple[str, str]], multiline: bool, indent: str, unit: str
-) -> cst.Dict:
-    """A new ``{key: value, ...}``; multi-line (one entry per line) when its parent is."""
-    if multiline:
-        lines = "".join(f"{indent}{unit}{k}: {v},\n" for k, v in entries)
-        code = "{\n" + lines + indent + "}"
-    else:
-        code = "{" + ", ".join(f"{k}: {v}" for k, v in entries) + "}"
-    return cst.parse_expression(code)  # type: ignore[return-value]
+class _DictTransformer(TopLevelTransformer):
+    """Replaces the value of one gathered module-level dict statement."""
+
+    model: DictModel
+
+    def leave_SimpleStatementLine(
+        self, original: cst.SimpleStatementLine, updated: cst.SimpleStatementLine
+    ) -> cst.SimpleStatementLine:
+        if original is not self.model.statement:
+            return updated
+        return _replace_value(updated, self.rewrite(self.model.node))
+
+    def rewrite(self, node: cst.Dict) -> cst.Dict:
+        raise NotImplementedError
 
 
-def _module_dict_assignment(statement: cst.CSTNode, name: str) -> bool:
-    return m.matches(
-        statement,
-        m.SimpleStatementLine(
-            body=[
-                m.Assign(targets=[m.AssignTarget(m.Name(name))], value=m.Dict())
-                | m.AnnAssign(target=m.Name(name), value=m.Dict())
-            ]
-        ),
-    )
+class AddDictEntry(_DictTransformer):
+    """Map ``<key_prefix>.<member>`` to a new ``{<grid>: <class>, ...}`` at the dict's end.
 
-
-def find_dict(module: cst.Module, name: str) -> cst.Dict | None:
-    """The literal assigned to the module-level ``name``, or None."""
-    for statement in module.body:
-        if _module_dict_assignment(statement, name):
-            return statement.body[0].value  # type: ignore[attr-defined,return-value]
-    return None
-
-
-@dataclass(frozen=True)
-class EntryChange:
-    """What :class:`AddDictEntry` did: created the outer entry, added inner keys."""
-
-    created_entry: bool
-    added_keys: tuple[str, ...]
-    replaced_keys: tuple[str, ...]
-
-
-class AddDictEntry(cst.CSTTransformer):
-    """Map ``<key_prefix>.<member>`` to ``{<inner_prefix>.<KEY>: <value>}`` in dict ``dict_name``.
-
-    An existing entry for ``member`` gains the missing inner keys. An inner key that maps to a
-    different value is a conflict unless it is listed in ``replaceable``.
+    ``neighbours`` are dicts whose entries show the inner shape to copy (this dict first).
     """
 
     def __init__(
         self,
-        dict_name: str,
-        key_prefix: str,
+        model: DictModel,
+        key: str,
+        inner: Sequence[tuple[str, str]],
+        neighbours: Sequence[cst.Dict],
+        unit: str,
+        line_length: int,
+    ) -> None:
+        self.model = model
+        self.key = key
+        self.inner = list(inner)
+        self.neighbours = neighbours
+        self.unit = unit
+        self.line_length = line_length
+
+    def rewrite(self, node: cst.Dict) -> cst.Dict:
+        first = layout.statement_key_column(self.model.statement, node)
+        outer_exploded = layout.exploded(node) or not node.elements
+        sample = layout.prototype(self.neighbours)
+        if outer_exploded:
+            entry_indent = layout.element_indent(node) or (layout.closing_indent(node) + self.unit)
+            entry_column = len(entry_indent)
+        else:
+            entry_indent = ""
+            entry_column = first if not node.elements else len(layout.continuation(node, first))
+        unit = layout.indent_unit(node, self.unit)
+        if sample is not None:
+            shape = InnerShape.of(sample.value)  # type: ignore[arg-type]
+            before_colon = code(sample.whitespace_before_colon)
+            after_colon = code(sample.whitespace_after_colon)
+        else:
+            shape = layout.default_inner_shape(outer_exploded, entry_indent, unit)
+            before_colon, after_colon = "", " "
+        element = self._element(shape, entry_column, before_colon, after_colon)
+        if shape.kind == "one-line" and entry_column + len(code(element)) + 1 > self.line_length:
+            wrapped = shape.wrapped(outer_exploded, entry_indent, unit)
+            element = self._element(wrapped, entry_column, before_colon, after_colon)
+        if not node.elements and not outer_exploded:
+            return node.with_changes(elements=[element])
+        if not node.elements and not isinstance(
+            node.lbrace.whitespace_after, cst.ParenthesizedWhitespace
+        ):
+            return node.with_changes(
+                lbrace=cst.LeftCurlyBrace(whitespace_after=layout.newline(entry_indent)),
+                elements=[element.with_changes(comma=cst.Comma())],
+                rbrace=cst.RightCurlyBrace(whitespace_before=layout.newline("")),
+            )
+        return append_element(node, element, first, self.line_length)
+
+    def _element(
+        self, shape: InnerShape, entry_column: int, before_colon: str, after_colon: str
+    ) -> cst.DictElement:
+        head = f"{self.key}{before_colon}:{after_colon}"
+        value = shape.build(self.inner, entry_column + len(head) + 1)
+        return cst.DictElement(
+            key=cst.parse_expression(self.key),
+            value=value,
+            whitespace_before_colon=cst.SimpleWhitespace(before_colon),
+            whitespace_after_colon=cst.SimpleWhitespace(after_colon),
+        )
+
+
+class ExtendDictEntry(_DictTransformer):
+    """Add grid keys to the inner dict of an existing entry (or replace listed ones).
+
+    An inner key that maps to a different value is a conflict unless it is ``replaceable``.
+    """
+
+    def __init__(
+        self,
+        model: DictModel,
         member: str,
         inner_prefix: str,
         inner: Sequence[tuple[str, str]],
-        replaceable: Sequence[str] = (),
-        label: str = "",
-        unit: str = "    ",
+        replaceable: Sequence[str],
+        label: str,
+        line_length: int,
     ) -> None:
-        self.dict_name = dict_name
-        self.key_prefix = key_prefix
+        self.model = model
         self.member = member
         self.inner_prefix = inner_prefix
         self.inner = list(inner)
         self.replaceable = set(replaceable)
         self.label = label
-        self.unit = unit
-        self.change: EntryChange | None = None
-
-    def leave_SimpleStatementLine(
-        self, original: cst.SimpleStatementLine, updated: cst.SimpleStatementLine
-    ) -> cst.SimpleStatementLine:
-        if not _module_dict_assignment(updated, self.dict_name):
-            return updated
-        statement = updated.body[0]
-        outer: cst.Dict = statement.value  # type: ignore[attr-defined,assignment]
-        return updated.with_changes(body=[statement.with_changes(value=self._update(outer))])
-
-    def _update(self, outer: cst.Dict) -> cst.Dict:
-        multiline = _is_multiline(outer) or not outer.elements
-        indent = element_indent(outer, "", self.unit)
-        for index, element in enumerate(outer.elements):
-            if dict_key_attr(element) != self.member:
-                continue
-            value = element.value  # type: ignore[attr-defined]
-            if not isinstance(value, cst.Dict):
-                raise RegistryError(
-                    f"{self.label}: {self.dict_name}[{self.key_prefix}.{self.member}] is not a "
-                    "dict literal; make it {QuantizationMethod.X: Class} and run again"
-                )
-            updated, added, replaced = self._extend(value)
-            self.change = EntryChange(False, added, replaced)
-            elements = list(outer.elements)
-            elements[index] = element.with_changes(value=updated)  # type: ignore[call-arg]
-            return outer.with_changes(elements=elements)
-        value = inner_dict(
-            [(f"{self.inner_prefix}.{k}", v) for k, v in self.inner], multiline, indent, self.unit
-        )
-        self.change = EntryChange(True, tuple(k for k, _ in self.inner), ())
-        return append_entry(outer, f"{self.key_prefix}.{self.member}", value, self.unit)
-
-    def _extend(self, node: cst.Dict) -> tuple[cst.Dict, tuple[str, ...], tuple[str, ...]]:
-        added: list[str] = []
-        replaced: list[str] = []
+        self.line_length = line_length
+        self.added: list[str] = []
+        self.replaced: list[str] = []
+        found = model.element(member)
+        assert found is not None
+        self.index, self.element = found
+        if not isinstance(self.element.value, cst.Dict):
+            raise RegistryError(
+                f"{label}: {model.name}[...{member}] is not a dict literal; make it "
+                "{QuantizationMethod.X: Class} and run again"
+            )
+        # decide before writing: a conflict stops the run with nothing changed
+        current = {key_attr(e): code(e.value) for e in self.element.value.elements}  # type: ignore[attr-defined]
         for key, value in self.inner:
-            index = next((i for i, e in enumerate(node.elements) if dict_key_attr(e) == key), None)
-            if index is None:
-                node = append_entry(node, f"{self.inner_prefix}.{key}", cst.parse_expression(value))
-                added.append(key)
-                continue
-            element = node.elements[index]
-            current = cst.Module([]).code_for_node(element.value)  # type: ignore[attr-defined]
-            if current == value:
-                continue
-            if key not in self.replaceable:
-                raise RegistryError(
-                    f"{self.label}: {self.dict_name} already maps {self.member} / {key} to "
-                    f"{current}, which scaffold-quantizer did not register; remove that entry "
-                    "or choose another --method"
+            if key not in current:
+                self.added.append(key)
+            elif current[key] != value:
+                if key not in self.replaceable:
+                    raise RegistryError(
+                        f"{label}: {model.name} already maps {member} / {key} to "
+                        f"{current[key]}, which scaffold-quantizer did not register; remove "
+                        "that entry or choose another --method"
+                    )
+                self.replaced.append(key)
+
+    def rewrite(self, node: cst.Dict) -> cst.Dict:
+        inner: cst.Dict = self.element.value  # type: ignore[assignment]
+        values = dict(self.inner)
+        elements = list(inner.elements)
+        for position, element in enumerate(elements):
+            if key_attr(element) in self.replaced:
+                elements[position] = element.with_changes(  # type: ignore[call-arg]
+                    value=cst.parse_expression(values[key_attr(element)])  # type: ignore[index]
                 )
-            elements = list(node.elements)
-            elements[index] = element.with_changes(value=cst.parse_expression(value))  # type: ignore[call-arg]
-            node = node.with_changes(elements=elements)
-            replaced.append(key)
-        return node, tuple(added), tuple(replaced)
+        inner = inner.with_changes(elements=elements)
+        first = layout.statement_key_column(self.model.statement, node)
+        column = layout.inner_key_column(
+            inner,
+            layout.value_column(self.element, layout.element_column(node, first, self.index)),
+        )
+        for key in self.added:
+            sample = inner.elements[0] if inner.elements else None
+            new = cst.DictElement(
+                key=cst.parse_expression(f"{self.inner_prefix}.{key}"),
+                value=cst.parse_expression(values[key]),
+                whitespace_before_colon=sample.whitespace_before_colon
+                if sample
+                else cst.SimpleWhitespace(""),  # type: ignore[union-attr]
+                whitespace_after_colon=sample.whitespace_after_colon
+                if sample
+                else cst.SimpleWhitespace(" "),  # type: ignore[union-attr]
+            )
+            inner = append_element(inner, new, column, self.line_length)
+        elements = list(node.elements)
+        elements[self.index] = self.element.with_changes(value=inner)
+        return node.with_changes(elements=elements)
 
 
-class RemoveDictEntries(cst.CSTTransformer):
-    """In dict ``dict_name``, drop the inner keys of ``member`` whose value is ``value``.
+class RemoveDictEntries(_DictTransformer):
+    """Drop the grid keys of ``member`` whose value is ``value``; the entry too when emptied."""
 
-    The entry for ``member`` goes too when nothing is left in it.
-    """
-
-    def __init__(self, dict_name: str, member: str, value: str) -> None:
-        self.dict_name = dict_name
+    def __init__(self, model: DictModel, member: str, value: str) -> None:
+        self.model = model
         self.member = member
         self.value = value
         self.removed_keys: list[str] = []
         self.removed_entry = False
+        found = model.element(member)
+        self.index, self.element = found if found else (-1, None)
+        if self.element is not None and isinstance(self.element.value, cst.Dict):
+            for entry in self.element.value.elements:
+                if code(entry.value) == value:  # type: ignore[attr-defined]
+                    self.removed_keys.append(key_attr(entry) or code(entry.key))  # type: ignore[attr-defined]
 
-    def leave_SimpleStatementLine(
-        self, original: cst.SimpleStatementLine, updated: cst.SimpleStatementLine
-    ) -> cst.SimpleStatementLine:
-        if not _module_dict_assignment(updated, self.dict_name):
-            return updated
-        statement = updated.body[0]
-        outer: cst.Dict = statement.value  # type: ignore[attr-defined,assignment]
-        for index, element in enumerate(outer.elements):
-            if dict_key_attr(element) != self.member or not isinstance(element.value, cst.Dict):  # type: ignore[attr-defined]
-                continue
-            inner: cst.Dict = element.value  # type: ignore[attr-defined]
-            for inner_index in reversed(range(len(inner.elements))):
-                entry = inner.elements[inner_index]
-                code = cst.Module([]).code_for_node(entry.value)  # type: ignore[attr-defined]
-                if code == self.value:
-                    self.removed_keys.append(dict_key_attr(entry) or "")
-                    inner = remove_entry(inner, inner_index)
-            if inner.elements:
-                elements = list(outer.elements)
-                elements[index] = element.with_changes(value=inner)  # type: ignore[call-arg]
-                outer = outer.with_changes(elements=elements)
-            elif self.removed_keys:
-                outer = remove_entry(outer, index)
-                self.removed_entry = True
-            break
-        return updated.with_changes(body=[statement.with_changes(value=outer)])
+    def rewrite(self, node: cst.Dict) -> cst.Dict:
+        if not self.removed_keys or self.element is None:
+            return node
+        inner: cst.Dict = self.element.value  # type: ignore[assignment]
+        for position in reversed(range(len(inner.elements))):
+            if code(inner.elements[position].value) == self.value:  # type: ignore[attr-defined]
+                inner = remove_element(inner, position)
+        if inner.elements:
+            elements = list(node.elements)
+            elements[self.index] = self.element.with_changes(value=inner)
+            return node.with_changes(elements=elements)
+        self.removed_entry = True
+        return remove_element(node, self.index)
 
 
 # --------------------------------------------------------------------------- imports
 
 
-def _import_module_name(node: cst.ImportFrom) -> str | None:
-    if node.relative or node.module is None:
-        return None
-    return cst.Module([]).code_for_node(node.module)
+def import_insertion(
+    file: DispatcherFile, source: str, name: str, style: ImportStyle, line_length: int
+) -> tuple[int, str]:
+    """Where ``from source import name`` goes (a line index) and its text.
 
-
-def imported_names(module: cst.Module) -> dict[str, str]:
-    """Every name bound by a ``from x import y [as z]`` anywhere in ``module``: name -> x."""
-    names: dict[str, str] = {}
-    for node in m.findall(module, m.ImportFrom()):
-        assert isinstance(node, cst.ImportFrom)
-        source = _import_module_name(node)
-        if source is None or isinstance(node.names, cst.ImportStar):
-            continue
-        for alias in node.names:
-            bound = alias.evaluated_alias or alias.evaluated_name
-            names[bound] = f"{source}.{alias.evaluated_name}"
-    for node in m.findall(module, m.Import()):
-        assert isinstance(node, cst.Import)
-        for alias in node.names:
-            bound = alias.evaluated_alias or alias.evaluated_name.split(".")[0]
-            names[bound] = alias.evaluated_name if alias.evaluated_alias else bound
-    return names
-
-
-def import_statement(source: str, name: str, line_length: int) -> cst.SimpleStatementLine:
-    """``from source import name``, wrapped the way ruff format wraps it when it is too long.
-
-    A module path longer than the line cannot be wrapped: that line says so with ``noqa``.
+    Its sorted place among the file's ``from`` imports of the same top-level package, else
+    after the last statement that holds imports (also inside ``try``/``if``), else after
+    the docstring. Before another import it goes below the blank lines above that import
+    (it joins that import's group, whose comments stay with it); removing it, by deleting
+    its lines, gives back the exact text.
     """
-    code = f"from {source} import {name}\n"
-    if len(code) - 1 > line_length:
-        opening = f"from {source} import ("
-        if len(opening) > line_length:
-            opening += "  # noqa: E501"
-        code = f"{opening}\n    {name},\n)\n"
-    return cst.parse_statement(code)  # type: ignore[return-value]
+    text = style.render(source, name, line_length).replace("\n", file.newline)
+    top = source.split(".")[0]
+    same_package = [
+        (statement, node.module.lower())
+        for statement, node in file.imports
+        if isinstance(node, ast.ImportFrom)
+        and statement.node is node
+        and not node.level
+        and node.module is not None
+        and node.module.split(".")[0] == top
+    ]
+    following = next((s for s, module in same_package if module > source.lower()), None)
+    if following is not None:
+        index = following.index
+    elif same_package:
+        index = same_package[-1][0].index + 1
+    else:
+        holders = sorted({statement.index for statement, _ in file.imports})
+        index = holders[-1] + 1 if holders else (1 if _has_docstring(file) else 0)
+    if index == 0:
+        return (file.statements[0].first if file.statements else 0), text
+    line = file.statements[index - 1].last + 1
+    if index < len(file.statements) and isinstance(
+        file.statements[index].node, (ast.Import, ast.ImportFrom)
+    ):
+        while line < file.statements[index].first and not file.lines[line].strip():
+            line += 1
+    return line, text
 
 
-def _is_top_import(statement: cst.CSTNode) -> bool:
-    return m.matches(statement, m.SimpleStatementLine(body=[m.ImportFrom() | m.Import()]))
+def _has_docstring(file: DispatcherFile) -> bool:
+    first = file.statements[0].node if file.statements else None
+    return (
+        isinstance(first, ast.Expr)
+        and isinstance(first.value, ast.Constant)
+        and isinstance(first.value.value, str)
+    )
 
 
-class AddImport(cst.CSTTransformer):
-    """Add ``from source import name`` once, in sorted order among the top-level imports."""
-
-    def __init__(self, source: str, name: str, line_length: int = 88) -> None:
-        self.source = source
-        self.name = name
-        self.line_length = line_length
-        self.added = False
-
-    def leave_Module(self, original: cst.Module, updated: cst.Module) -> cst.Module:
-        bound = imported_names(updated)
-        if bound.get(self.name) == f"{self.source}.{self.name}":
-            return updated
-        if self.name in bound:
-            raise RegistryError(
-                f"the registry already imports {self.name} from {bound[self.name]}; "
-                "choose another --method"
-            )
-        statements = list(updated.body)
-        new = import_statement(self.source, self.name, self.line_length)
-        index = self._position(statements)
-        if index < len(statements) and index > 0 and _is_top_import(statements[index]):
-            following = statements[index]
-            leading = list(following.leading_lines)  # type: ignore[attr-defined]
-            blank = 0
-            while blank < len(leading) and leading[blank].comment is None:
-                blank += 1
-            new = new.with_changes(leading_lines=leading[:blank])
-            statements[index] = following.with_changes(leading_lines=leading[blank:])
-        statements.insert(index, new)
-        self.added = True
-        return updated.with_changes(body=statements)
-
-    def _position(self, statements: list[cst.BaseStatement]) -> int:
-        top = self.source.split(".")[0]
-        ours = self.source.lower()
-        same_package = []
-        imports = []
-        for index, statement in enumerate(statements):
-            if isinstance(statement, (cst.Try, cst.If)) and m.findall(
-                statement, m.Import() | m.ImportFrom()
-            ):
-                imports.append(index)  # imports guarded by try/if: ours goes after them
-            if not _is_top_import(statement):
-                continue
-            imports.append(index)
-            node = statement.body[0]  # type: ignore[attr-defined]
-            if isinstance(node, cst.ImportFrom):
-                source = _import_module_name(node)
-                if source is not None and source.split(".")[0] == top:
-                    same_package.append((index, source.lower()))
-        for index, source in same_package:
-            if source > ours:
-                return index
-        if same_package:
-            return same_package[-1][0] + 1
-        if imports:
-            return imports[-1] + 1
-        docstring = statements and m.matches(
-            statements[0], m.SimpleStatementLine(body=[m.Expr(m.SimpleString())])
-        )
-        return 1 if docstring else 0
+def import_removal(file: DispatcherFile, source: str, name: str) -> tuple[int, str] | None:
+    """(statement index, its new text) that no longer imports ``name`` from ``source``."""
+    for statement, node in file.imports:
+        if statement.node is not node or not isinstance(node, ast.ImportFrom):
+            continue  # only top-level ``from`` imports are the tool's
+        if node.level or node.module != source:
+            continue
+        names = [a for a in node.names if not (a.name == name and a.asname is None)]
+        if len(names) == len(node.names):
+            continue
+        if not names:
+            return statement.index, ""
+        module = file.statement_module(statement)
+        return statement.index, module.visit(RemoveImport(source, name)).code
+    return None
 
 
-class RemoveImport(cst.CSTTransformer):
-    """Remove ``from source import name`` (only that name) if the module no longer uses it."""
+class RemoveImport(TopLevelTransformer):
+    """Remove ``name`` from the top-level ``from source import ...`` that binds it."""
 
     def __init__(self, source: str, name: str) -> None:
         self.source = source
         self.name = name
-        self.removed = False
 
-    def leave_Module(self, original: cst.Module, updated: cst.Module) -> cst.Module:
-        uses = [n for n in m.findall(updated, m.Name(self.name))]
-        imports = [
-            s
-            for s in m.findall(updated, m.ImportFrom())
-            if _import_module_name(s) == self.source  # type: ignore[arg-type]
-        ]
-        aliases = sum(
-            1
-            for s in imports
-            if not isinstance(s.names, cst.ImportStar)  # type: ignore[attr-defined]
-            for a in s.names  # type: ignore[attr-defined]
-            if a.evaluated_name == self.name and a.asname is None
-        )
-        if not aliases or len(uses) > aliases:
+    def leave_SimpleStatementLine(
+        self, original: cst.SimpleStatementLine, updated: cst.SimpleStatementLine
+    ) -> cst.SimpleStatementLine:
+        node = updated.body[0] if len(updated.body) == 1 else None
+        if not isinstance(node, cst.ImportFrom) or isinstance(node.names, cst.ImportStar):
             return updated
-        statements = list(updated.body)
-        for index, statement in enumerate(statements):
-            if not m.matches(statement, m.SimpleStatementLine(body=[m.ImportFrom()])):
-                continue
-            node: cst.ImportFrom = statement.body[0]  # type: ignore[attr-defined]
-            if _import_module_name(node) != self.source or isinstance(node.names, cst.ImportStar):
-                continue
-            names = [a for a in node.names if a.evaluated_name != self.name or a.asname]
-            if len(names) == len(node.names):
-                continue
-            if names:
-                last = names[-1]
-                if not isinstance(node.names[-1].comma, cst.Comma) or node.rpar is None:
-                    names[-1] = last.with_changes(comma=cst.MaybeSentinel.DEFAULT)
-                statements[index] = statement.with_changes(body=[node.with_changes(names=names)])
-            else:
-                _drop_statement(statements, index)  # type: ignore[arg-type]
-            self.removed = True
-            break
-        return updated.with_changes(body=statements)
+        if import_source(node) != self.source:
+            return updated
+        names = [a for a in node.names if a.evaluated_name != self.name or a.asname]
+        if names and len(names) < len(node.names):
+            if not isinstance(node.names[-1].comma, cst.Comma) or node.rpar is None:
+                names[-1] = names[-1].with_changes(comma=NO_COMMA)
+            return updated.with_changes(body=[node.with_changes(names=names)])
+        return updated

@@ -103,6 +103,48 @@ class Manifest:
         if not entry["targets"]:
             del self.data["methods"][name]
 
+    def record_registry(
+        self,
+        backend: str,
+        files: dict[str, str],
+        created_dirs: list[str],
+        pyproject_before: str | None,
+        pyproject_after: str | None,
+    ) -> None:
+        """What creating a user project's own registry added, so that removing its last
+        method can take it out again: the files (hashed as created, before any entry), the
+        folders, and the lines added to pyproject.toml."""
+        record = self.data.setdefault("registry", {"backends": [], "files": {}, "created_dirs": []})
+        record["backends"] = sorted(set(record["backends"]) | {backend})
+        record["files"].update({p: sha256(t) for p, t in files.items()})
+        record["created_dirs"] = sorted(set(record["created_dirs"]) | set(created_dirs))
+        if pyproject_before is not None and pyproject_after not in (None, pyproject_before):
+            block = _inserted_block(pyproject_before, pyproject_after)  # type: ignore[arg-type]
+            if block:
+                record["pyproject_block"] = block
+
+    def registry_record(self) -> dict[str, Any]:
+        return dict(self.data.get("registry", {}))
+
+    def forget_registry(self) -> None:
+        self.data.pop("registry", None)
+
     def forget_file(self, path: str) -> None:
         for entry in self.data["methods"].values():
             entry["files"].pop(path, None)
+
+
+def _inserted_block(before: str, after: str) -> str | None:
+    """The one contiguous run of lines that ``after`` adds to ``before``, if that is all."""
+    import difflib
+
+    old, new = before.splitlines(keepends=True), after.splitlines(keepends=True)
+    opcodes = [
+        op
+        for op in difflib.SequenceMatcher(a=old, b=new, autojunk=False).get_opcodes()
+        if op[0] != "equal"
+    ]
+    if len(opcodes) != 1 or opcodes[0][0] != "insert":
+        return None
+    _, _, _, start, end = opcodes[0]
+    return "".join(new[start:end])

@@ -1,22 +1,26 @@
-"""The registry as code: read it, register a quantizer pair in it, unregister one.
+"""The registry as code: read it once, register a quantizer pair in it, unregister one.
 
-Works on file texts (no disk access), with the transformers from :mod:`.codemods`. Inserted
-code uses the spellings the file already uses (``qi.QuantizationMethod.SYMMETRIC`` when the
-file writes it so, ``TrainingMethod.X``), never a new import of its own.
+Works on file texts (no disk access). ``Registry.read`` parses each file once and gathers
+the model (:mod:`.gather`); ``register`` and ``unregister`` run the small writers of
+:mod:`.codemods` over the parsed modules. Inserted code uses the spellings the file already
+uses (``qi.QuantizationMethod.SYMMETRIC`` when the file writes it so, ``TrainingMethod.X``)
+and its layout (:mod:`.layout`), never a new import of its own.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import libcst as cst
 
-from . import codemods
+from . import codemods, gather, layout
 from .errors import RegistryError
 from .naming import MethodName, Target
 
 ENUM_CLASS = "TrainingMethod"
+DICTS = [t.dispatcher for t in Target]
 
 
 @dataclass(frozen=True)
@@ -30,6 +34,104 @@ class RegistryTexts:
 
 
 @dataclass(frozen=True)
+class RegisteredMethod:
+    """One ``TrainingMethod`` member and the classes the dispatcher maps it to, per target.
+
+    ``value`` is the member's value as Python reads it (an int for ``STE = 0``), or its
+    source text when that is not a literal (``auto()``).
+    """
+
+    name: str
+    value: int | str
+    quantizers: dict[str, dict[str, str]] = field(default_factory=dict)
+    enum: str = ""  # the enum class, dotted (myproj.qat.common.qat_config.TrainingMethod)
+    origin: str = ""  # "built-in" (quantizer-scaffold's) or "project"
+    registered_in: dict[str, str] = field(default_factory=dict)  # enum/dispatcher files, module
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "name": self.name,
+            "value": self.value,
+            "enum": self.enum,
+            "origin": self.origin,
+            "registered_in": self.registered_in,
+            "quantizers": self.quantizers,
+        }
+
+
+def _literal(node: cst.BaseExpression) -> int | str:
+    if isinstance(node, cst.Integer):
+        return int(node.value, 0)
+    return gather.code(node)
+
+
+class Registry:
+    """Both registry files, each read once (:mod:`.gather`), and the edits planned on them."""
+
+    def __init__(self, texts: RegistryTexts) -> None:
+        self.texts = texts
+        self.enum_module = gather.parse_module(texts.enum_text, texts.enum_label)
+        self.enum = gather.gather_enum(self.enum_module, ENUM_CLASS, texts.enum_label)
+        self.dispatcher = gather.DispatcherFile(
+            texts.dispatcher_text, texts.dispatcher_label, DICTS
+        )
+
+    @property
+    def members(self) -> list[str]:
+        return list(self.enum.members)
+
+    def table(self, target: Target) -> tuple[gather.Statement, object]:
+        found = self.dispatcher.dicts.get(target.dispatcher)
+        if found is None:
+            raise RegistryError(
+                f"{self.texts.dispatcher_label} has no module-level dict literal "
+                f"{target.dispatcher} = {{...}}; add one or fix dispatcher_file"
+            )
+        return found
+
+    def quantizers(self, member: str, target: Target) -> dict[str, str]:
+        """Grid (lower case) -> class code, for ``member`` in the target's dict."""
+        if target.dispatcher not in self.dispatcher.dicts:
+            return {}
+        return self.dispatcher.quantizers(target.dispatcher, member) or {}
+
+    def methods(self) -> list[RegisteredMethod]:
+        """Every member with its classes per target, as the code says."""
+        result = []
+        for name, value in self.enum.members.items():
+            quantizers = {
+                target.value: classes
+                for target in Target
+                if (classes := self.quantizers(name, target))
+            }
+            result.append(RegisteredMethod(name, _literal(value), quantizers))
+        return result
+
+    def registered_keys(self, method: MethodName, target: Target) -> list[str]:
+        """The grids (lower case) that map ``method`` to its generated class."""
+        class_name = method.training_class(target)
+        return [
+            k for k, v in self.quantizers(method.enum_member, target).items() if v == class_name
+        ]
+
+    def dict_module(self, target: Target) -> tuple[gather.Statement, cst.Module, gather.DictModel]:
+        """The target's dict statement parsed with libcst on its own, and its model."""
+        statement, _ = self.table(target)
+        module = self.dispatcher.statement_module(statement)
+        model = gather.gather_dict(module, target.dispatcher)
+        if model is None:  # e.g. ``X = {...}; Y = 1``: two statements on its lines
+            raise RegistryError(
+                f"{self.texts.dispatcher_label}: {target.dispatcher} = {{...}} shares its lines "
+                "with another statement; give it lines of its own"
+            )
+        return statement, module, model
+
+
+def _registry(texts: RegistryTexts | Registry) -> Registry:
+    return texts if isinstance(texts, Registry) else Registry(texts)
+
+
+@dataclass(frozen=True)
 class RegistrationResult:
     """New registry texts and what changed in them (recorded in the manifest)."""
 
@@ -39,110 +141,83 @@ class RegistrationResult:
     created_entry: bool
     added_keys: tuple[str, ...]
     replaced_keys: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class RegisteredMethod:
-    """One ``TrainingMethod`` member and the classes the dispatcher maps it to, per target."""
-
-    name: str
-    value: str
-    quantizers: dict[str, dict[str, str]] = field(default_factory=dict)
-
-
-def _parse_enum(texts: RegistryTexts) -> tuple[cst.Module, dict[str, cst.BaseExpression]]:
-    module = codemods.parse_module(texts.enum_text, texts.enum_label)
-    class_def = codemods.find_class(module, ENUM_CLASS)
-    if class_def is None:
-        raise RegistryError(
-            f"{texts.enum_label} defines no class {ENUM_CLASS}; point [tool.scaffold-quantizer] "
-            "training_method_file at the file that does"
-        )
-    return module, codemods.enum_members(class_def)
-
-
-def _parse_dispatcher(texts: RegistryTexts, target: Target | None = None) -> cst.Module:
-    module = codemods.parse_module(texts.dispatcher_text, texts.dispatcher_label)
-    for candidate in Target if target is None else [target]:
-        if codemods.find_dict(module, candidate.dispatcher) is None:
-            raise RegistryError(
-                f"{texts.dispatcher_label} has no module-level dict literal "
-                f"{candidate.dispatcher} = {{...}}; add one or fix dispatcher_file"
-            )
-    return module
-
-
-def _spelling(module: cst.Module, label: str, outer: bool) -> str:
-    """How ``module`` writes ``TrainingMethod`` (outer keys) or ``QuantizationMethod`` (inner)."""
-    for target in Target:
-        node = codemods.find_dict(module, target.dispatcher)
-        if node is None:
-            continue
-        for element in node.elements:
-            if outer:
-                prefix = codemods.dict_key_prefix(element)
-                if prefix is not None:
-                    return prefix
-            elif isinstance(element, cst.DictElement) and isinstance(element.value, cst.Dict):
-                for inner in element.value.elements:
-                    prefix = codemods.dict_key_prefix(inner)
-                    if prefix is not None:
-                        return prefix
-    wanted = ENUM_CLASS if outer else "QuantizationMethod"
-    bound = codemods.imported_names(module)
-    for name, source in bound.items():
-        if source.rsplit(".", 1)[-1] == wanted:
-            return name
-    if not outer:
-        for name, source in bound.items():
-            if source.endswith("quantizers_infrastructure"):
-                return f"{name}.QuantizationMethod"
-    raise RegistryError(
-        f"{label} does not import {wanted}; add the import so new entries can refer to it"
-    )
-
-
-def _unit(module: cst.Module) -> str:
-    return module.default_indent if module.default_indent.strip() == "" else "    "
+    members: tuple[str, ...] = ()
 
 
 def register(
-    texts: RegistryTexts,
+    texts: RegistryTexts | Registry,
     method: MethodName,
     target: Target,
     quantization_methods: Sequence[str],
     class_module: str,
     replaceable: Sequence[str] = (),
     line_length: int = 88,
+    linted: bool = False,
 ) -> RegistrationResult:
     """Add the enum member (if new), the dispatcher entry and the class import."""
-    enum_module, members = _parse_enum(texts)
+    reg = _registry(texts)
+    label = reg.texts.dispatcher_label
+    file = reg.dispatcher
     member = method.enum_member
-    add_member = codemods.AddEnumMember(ENUM_CLASS, member)
-    new_enum = enum_module.visit(add_member)
-    dispatcher = _parse_dispatcher(texts, target)
+    enum_module = reg.enum_module
+    created_member = member not in reg.enum.members
+    if created_member:
+        value = codemods.next_value(reg.enum)
+        enum_module = enum_module.visit(codemods.AddEnumMember(reg.enum, member, value))
     class_name = method.training_class(target)
-    add_entry = codemods.AddDictEntry(
-        target.dispatcher,
-        key_prefix=_spelling(dispatcher, texts.dispatcher_label, outer=True),
-        member=member,
-        inner_prefix=_spelling(dispatcher, texts.dispatcher_label, outer=False),
-        inner=[(qm.upper(), class_name) for qm in quantization_methods],
-        replaceable=[k.upper() for k in replaceable],
-        label=texts.dispatcher_label,
-        unit=_unit(dispatcher),
-    )
-    updated = dispatcher.visit(add_entry)
-    assert add_entry.change is not None
-    # AddImport is idempotent; a different binding of the class name is a conflict.
-    updated = updated.visit(codemods.AddImport(class_module, class_name, line_length))
+    grids = [(qm.upper(), class_name) for qm in quantization_methods]
+    statement, module, table = reg.dict_module(target)
+    replacements: dict[int, str] = {}
+    if table.element(member) is None:
+        neighbours = [table.node]
+        if layout.prototype(neighbours) is None:  # an empty dict: the other one shows the shape
+            for other in Target:
+                if other is not target and other.dispatcher in file.dicts:
+                    neighbours.append(reg.dict_module(other)[2].node)
+        inner_prefix = file.inner_prefix()
+        writer: codemods.AddDictEntry | codemods.ExtendDictEntry = codemods.AddDictEntry(
+            table,
+            f"{file.entry_prefix(ENUM_CLASS)}.{member}",
+            [(f"{inner_prefix}.{k}", v) for k, v in grids],
+            neighbours,
+            file.unit(),
+            line_length,
+        )
+        added, replaced = tuple(k for k, _ in grids), ()
+    else:
+        writer = codemods.ExtendDictEntry(
+            table,
+            member,
+            file.inner_prefix(),
+            grids,
+            [k.upper() for k in replaceable],
+            label,
+            line_length,
+        )
+        added, replaced = tuple(writer.added), tuple(writer.replaced)
+    if added or replaced:
+        replacements[statement.index] = module.visit(writer).code
+    insertions: dict[int, str] = {}
+    bound = file.bound.get(class_name)
+    if bound is None:
+        style = layout.ImportStyle.of(file, line_length, linted)
+        line, text = codemods.import_insertion(file, class_module, class_name, style, line_length)
+        insertions[line] = text
+    elif bound != f"{class_module}.{class_name}":
+        raise RegistryError(
+            f"the registry already imports {class_name} from {bound.rsplit('.', 1)[0]}; "
+            "choose another --method"
+        )
     return RegistrationResult(
-        enum_text=new_enum.code,
-        dispatcher_text=updated.code,
-        created_member=member not in members,
-        created_entry=add_entry.change.created_entry,
-        added_keys=tuple(k.lower() for k in add_entry.change.added_keys),
-        replaced_keys=tuple(k.lower() for k in add_entry.change.replaced_keys),
+        enum_text=enum_module.code if created_member else reg.texts.enum_text,
+        dispatcher_text=file.with_lines(replacements, insertions)
+        if replacements or insertions
+        else reg.texts.dispatcher_text,
+        created_member=created_member,
+        created_entry=isinstance(writer, codemods.AddDictEntry),
+        added_keys=tuple(k.lower() for k in added),
+        replaced_keys=tuple(k.lower() for k in replaced),
+        members=tuple([*reg.members, member] if created_member else reg.members),
     )
 
 
@@ -152,76 +227,73 @@ class UnregistrationResult:
     dispatcher_text: str
     removed_keys: tuple[str, ...]
     removed_member: bool
+    members: tuple[str, ...] = ()
+
+
+def _uses(text: str, name: str) -> int:
+    return len(re.findall(rf"\b{re.escape(name)}\b", text))
 
 
 def unregister(
-    texts: RegistryTexts,
+    texts: RegistryTexts | Registry,
     method: MethodName,
     targets: Sequence[Target],
     class_modules: dict[Target, str],
     remove_member: bool,
 ) -> UnregistrationResult:
     """Remove the targets' entries for ``method`` and their imports; the member if unused."""
-    enum_module, members = _parse_enum(texts)
-    dispatcher = _parse_dispatcher(texts)
+    reg = _registry(texts)
+    file = reg.dispatcher
+    member = method.enum_member
     removed: list[str] = []
+    replacements: dict[int, str] = {}
+    entries_left = {
+        t for t in Target if t.dispatcher in file.dicts and member in file.entries(t.dispatcher)
+    }
     for target in targets:
+        if target.dispatcher not in file.dicts:
+            continue
         class_name = method.training_class(target)
-        remover = codemods.RemoveDictEntries(target.dispatcher, method.enum_member, class_name)
-        dispatcher = dispatcher.visit(remover)
-        removed.extend(f"{target.value}:{k.lower()}" for k in remover.removed_keys)
-        dispatcher = dispatcher.visit(codemods.RemoveImport(class_modules[target], class_name))
-    still_used = any(
-        codemods.dict_key_attr(e) == method.enum_member
-        for t in Target
-        for e in (codemods.find_dict(dispatcher, t.dispatcher) or cst.Dict([])).elements
-    )
+        classes = reg.quantizers(member, target)
+        keys = [k for k, v in classes.items() if v == class_name]
+        if keys:
+            statement, module, table = reg.dict_module(target)
+            remover = codemods.RemoveDictEntries(table, member, class_name)
+            replacements[statement.index] = module.visit(remover).code
+            if remover.removed_entry:
+                entries_left.discard(target)
+        removed.extend(f"{target.value}:{k}" for k in keys)
+        # the import goes when nothing else in the file names the class
+        if _uses(file.text, class_name) <= 1 + len(keys):
+            found = codemods.import_removal(file, class_modules[target], class_name)
+            if found is not None:
+                replacements[found[0]] = found[1]
+    enum_module = reg.enum_module
     removed_member = False
-    if remove_member and method.enum_member in members and not still_used:
-        remover = codemods.RemoveEnumMember(ENUM_CLASS, method.enum_member)
-        enum_module = enum_module.visit(remover)
-        removed_member = remover.removed
+    if remove_member and member in reg.enum.members and not entries_left:
+        enum_module = enum_module.visit(codemods.RemoveEnumMember(reg.enum, member))
+        removed_member = True
     return UnregistrationResult(
-        enum_text=enum_module.code,
-        dispatcher_text=dispatcher.code,
+        enum_text=enum_module.code if removed_member else reg.texts.enum_text,
+        dispatcher_text=file.with_lines(replacements, {})
+        if replacements
+        else reg.texts.dispatcher_text,
         removed_keys=tuple(removed),
         removed_member=removed_member,
+        members=tuple(m for m in reg.members if not (removed_member and m == member)),
     )
 
 
-def read_registry(texts: RegistryTexts) -> list[RegisteredMethod]:
+def read_registry(texts: RegistryTexts | Registry) -> list[RegisteredMethod]:
     """Every ``TrainingMethod`` member with its classes per target, as the code says."""
-    _, members = _parse_enum(texts)
-    dispatcher = _parse_dispatcher(texts)
-    empty = cst.Module([])
-    # each dictionary is found and indexed once: per member it would be quadratic in its size
-    entries: dict[Target, dict[str | None, list[cst.BaseDictElement]]] = {}
+    reg = _registry(texts)
     for target in Target:
-        table = codemods.find_dict(dispatcher, target.dispatcher)
-        entries[target] = {}
-        for element in table.elements if table else []:
-            entries[target].setdefault(codemods.dict_key_attr(element), []).append(element)
-    result = []
-    for name, value in members.items():
-        quantizers: dict[str, dict[str, str]] = {}
-        for target in Target:
-            for element in entries[target].get(name, []):
-                inner = element.value  # type: ignore[attr-defined]
-                if isinstance(inner, cst.Dict):
-                    quantizers[target.value] = {
-                        (codemods.dict_key_attr(e) or empty.code_for_node(e.key)).lower(): (  # type: ignore[attr-defined]
-                            empty.code_for_node(e.value)  # type: ignore[attr-defined]
-                        )
-                        for e in inner.elements
-                    }
-        result.append(RegisteredMethod(name, empty.code_for_node(value), quantizers))
-    return result
+        reg.table(target)  # both dictionaries must exist
+    return reg.methods()
 
 
-def registered_keys(texts: RegistryTexts, method: MethodName, target: Target) -> list[str]:
+def registered_keys(
+    texts: RegistryTexts | Registry, method: MethodName, target: Target
+) -> list[str]:
     """The quantization methods (lower case) that map ``method`` to its generated class."""
-    class_name = method.training_class(target)
-    for entry in read_registry(texts):
-        if entry.name == method.enum_member:
-            return [k for k, v in entry.quantizers.get(target.value, {}).items() if v == class_name]
-    return []
+    return _registry(texts).registered_keys(method, target)

@@ -12,10 +12,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from {{ c.package }} import quantizers_infrastructure as qi
-from {{ c.package }}.quantizers_infrastructure.common import validation
-from {{ c.package }}.quantizers_infrastructure.keras import quantizer_utils
-from {{ c.package }}.quantizers_infrastructure.keras.compat import tf
+from {{ c.runtime }} import quantizers_infrastructure as qi
+from {{ c.runtime }}.quantizers_infrastructure.common import validation
+from {{ c.runtime }}.quantizers_infrastructure.keras import quantizer_utils
+from {{ c.runtime }}.quantizers_infrastructure.keras.compat import tf
 
 IDENTIFIER = "{{ c.method }}"
 METHODS = [

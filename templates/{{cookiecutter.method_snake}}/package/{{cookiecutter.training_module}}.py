@@ -15,16 +15,18 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+{% if c.project_registry == "no" %}
 
-from {{ c.package }} import quantizers_infrastructure as qi
-from {{ c.package }}.qat.keras.quantizer.quantizer_variables import (
+{% endif %}
+from {{ c.runtime }} import quantizers_infrastructure as qi
+from {{ c.runtime }}.quantizers_infrastructure.keras.compat import keras, tf
+from {{ c.runtime }}.quantizers_infrastructure.keras.quantizer_variables import (
     add_fixed_variable,
     as_list,
 {% if weights %}
     channel_values,
 {% endif %}
 )
-from {{ c.package }}.quantizers_infrastructure.keras.compat import keras, tf
 
 from .{{ c.inferable_module }} import (
     METHODS,

@@ -1,9 +1,10 @@
 """``load_quantized_model``: load a saved quantized Keras model with every registered quantizer.
 
-The built-in inferable quantizers, the wrapper and, through the QAT dispatcher, every
+The built-in inferable quantizers, the wrapper and, through the QAT dispatchers, every
 built-in and scaffolded trainable quantizer register themselves when their modules are
-imported; this module imports them before loading. Keras' safe mode stays on for every
-format, so a model file cannot run arbitrary Python code (``lambda`` bytecode is refused).
+imported; this module imports them before loading, including the dispatchers of installed
+projects (their ``quantizer_scaffold.dispatchers`` entry points). Keras' safe mode stays on
+for every format, so a model file cannot run arbitrary Python code (``lambda`` bytecode is refused).
 Loading runs inside tfmot's ``quantize_scope`` too, so models built with tfmot's
 ``quantize_apply`` (and our ``TfmotQuantizeConfig``) load the same way.
 """
@@ -26,9 +27,13 @@ _REGISTERING_MODULES = (
 
 
 def import_registered_quantizers() -> None:
-    """Import the modules that register the project's quantizers (cheap after the first call)."""
+    """Import the modules that register quantizers (cheap after the first call): the library's,
+    and every installed project's Keras 2 dispatcher (found by its entry point)."""
     for module in _REGISTERING_MODULES:
         importlib.import_module(module)
+    from quantizer_scaffold.qat.common.dispatchers import import_dispatchers
+
+    import_dispatchers("keras")
 
 
 def load_quantized_model(

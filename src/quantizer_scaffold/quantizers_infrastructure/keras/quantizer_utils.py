@@ -1,4 +1,4 @@
-"""The quantization math of ARCHITECTURE.md, written once for every Keras quantizer.
+"""The quantization math of docs/DESIGN.md, written once for every Keras quantizer.
 
 Inferable, built-in STE and scaffolded quantizers all call these functions, so a trainable
 quantizer and its inferable counterpart cannot drift apart.

@@ -1,11 +1,15 @@
-"""Which trainable quantizer class serves each training method and quantization method.
+"""Which Keras 2 trainable quantizer class serves each built-in training method and grid.
 
 ``scaffold-quantizer`` adds entries to the two dictionaries below; keep them declarative.
+A user project's methods live in the project's own dispatcher, found by the same lookup.
 """
 
 from __future__ import annotations
 
+from enum import Enum
+
 from quantizer_scaffold import quantizers_infrastructure as qi
+from quantizer_scaffold.qat.common import dispatchers
 from quantizer_scaffold.qat.common.qat_config import TrainingMethod
 from quantizer_scaffold.qat.keras.quantizer.lsq.activations_training_quantizer import (
     LSQActivationsTrainingQuantizer,
@@ -46,25 +50,15 @@ METHOD2ACTQUANTIZER = {
 
 
 def get_trainable_quantizer_class(
-    training_method: TrainingMethod,
+    training_method: Enum,
     quantization_method: qi.QuantizationMethod,
     quantization_target: qi.QuantizationTarget,
 ) -> type:
-    """The trainable quantizer class registered for this method pair and target."""
-    target = qi.QuantizationTarget(quantization_target)
-    method = qi.QuantizationMethod(quantization_method)
-    weights = target is qi.QuantizationTarget.Weights
-    table = METHOD2WEIGHTQUANTIZER if weights else METHOD2ACTQUANTIZER
-    quantizer_class = table.get(training_method, {}).get(method)
-    if quantizer_class is None:
-        registered = "; ".join(
-            f"{tm.name}: {', '.join(m.name for m in methods)}" for tm, methods in table.items()
-        )
-        name = getattr(training_method, "name", training_method)
-        raise ValueError(
-            f"no {target.name} quantizer is registered for training method {name} with "
-            f"{method.name} (registered: {registered}); scaffold one with: "
-            f"scaffold-quantizer --method {name} --target {target.value} "
-            f"--quantization-method {method.value}"
-        )
-    return quantizer_class
+    """The Keras 2 trainable quantizer class for this method pair and target.
+
+    ``training_method`` is a member of this library's ``TrainingMethod`` or of a project's
+    own (found through its dispatcher: see ``quantizer_scaffold.qat.common.dispatchers``).
+    """
+    return dispatchers.get_trainable_quantizer_class(
+        training_method, quantization_method, quantization_target, backend="keras"
+    )

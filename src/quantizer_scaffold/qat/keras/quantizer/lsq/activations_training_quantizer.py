@@ -18,8 +18,8 @@ from typing import Any
 import numpy as np
 
 from quantizer_scaffold import quantizers_infrastructure as qi
-from quantizer_scaffold.qat.keras.quantizer.quantizer_variables import as_list
 from quantizer_scaffold.quantizers_infrastructure.keras.compat import keras, tf
+from quantizer_scaffold.quantizers_infrastructure.keras.quantizer_variables import as_list
 
 from .activations_inferable_quantizer import (
     METHODS,

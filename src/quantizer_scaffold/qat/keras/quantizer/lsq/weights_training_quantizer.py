@@ -21,13 +21,13 @@ from typing import Any
 import numpy as np
 
 from quantizer_scaffold import quantizers_infrastructure as qi
-from quantizer_scaffold.qat.keras.quantizer.quantizer_variables import (
+from quantizer_scaffold.quantizers_infrastructure.keras import quantizer_utils
+from quantizer_scaffold.quantizers_infrastructure.keras.compat import keras, tf
+from quantizer_scaffold.quantizers_infrastructure.keras.quantizer_variables import (
     add_fixed_variable,
     as_list,
     channel_values,
 )
-from quantizer_scaffold.quantizers_infrastructure.keras import quantizer_utils
-from quantizer_scaffold.quantizers_infrastructure.keras.compat import keras, tf
 
 from .step_size import (
     add_step_size,

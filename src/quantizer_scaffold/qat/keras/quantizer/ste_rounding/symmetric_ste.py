@@ -13,16 +13,16 @@ from typing import Any
 import numpy as np
 
 from quantizer_scaffold import quantizers_infrastructure as qi
-from quantizer_scaffold.qat.keras.quantizer.quantizer_variables import (
-    add_fixed_variable,
-    as_list,
-    channel_values,
-)
 from quantizer_scaffold.quantizers_infrastructure.keras import quantizer_utils
 from quantizer_scaffold.quantizers_infrastructure.keras.base_keras_trainable_quantizer import (
     BaseKerasTrainableQuantizer,
 )
 from quantizer_scaffold.quantizers_infrastructure.keras.compat import keras, tf
+from quantizer_scaffold.quantizers_infrastructure.keras.quantizer_variables import (
+    add_fixed_variable,
+    as_list,
+    channel_values,
+)
 from quantizer_scaffold.quantizers_infrastructure.keras.serialization import register_quantizer
 
 SYMMETRIC_METHODS = [qi.QuantizationMethod.SYMMETRIC, qi.QuantizationMethod.POWER_OF_TWO]

@@ -11,11 +11,11 @@ from typing import Any
 import numpy as np
 
 from quantizer_scaffold import quantizers_infrastructure as qi
-from quantizer_scaffold.qat.keras.quantizer.quantizer_variables import (
+from quantizer_scaffold.quantizers_infrastructure.keras.compat import keras, tf
+from quantizer_scaffold.quantizers_infrastructure.keras.quantizer_variables import (
     add_fixed_variable,
     as_list,
 )
-from quantizer_scaffold.quantizers_infrastructure.keras.compat import keras, tf
 
 from .activations_inferable_quantizer import (
     METHODS,

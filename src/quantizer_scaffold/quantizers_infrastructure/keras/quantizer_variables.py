@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from quantizer_scaffold.quantizers_infrastructure.keras.compat import keras, tf
+from .compat import keras, tf
 
 
 def add_fixed_variable(layer: keras.layers.Layer, name: str, value: Any) -> tf.Variable:

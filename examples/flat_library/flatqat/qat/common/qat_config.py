@@ -1,0 +1,5 @@
+from enum import Enum
+
+
+class TrainingMethod(Enum):
+    STE = 0

@@ -1,0 +1,1 @@
+"""flatqat's training methods."""
