@@ -21,12 +21,15 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from .compat import tf
 
 MIN_THRESHOLD = 2.0**-16
 
 # the bit widths tf.quantization.fake_quant_with_min_max_vars accepts
 _FUSED_BITS = range(2, 17)
+_F32_MAX = float(np.finfo(np.float32).max)
 
 
 def round_half_up(x: Any) -> tf.Tensor:
@@ -144,7 +147,9 @@ def _fused(x: tf.Tensor, low: tf.Tensor, high: tf.Tensor, n_bits: int) -> tf.Ten
     quantized = fake_quant(x, low, high, num_bits=n_bits)
     if n_bits >= 8:
         return quantized
-    step = (high - low) / float(2**n_bits - 1)
+    # a step beyond float32 / 256 (ranges over 1e36) would overflow the 8-bit op's range:
+    # there its step is capped (its values then saturate at float32 / 2) rather than NaN
+    step = tf.minimum((high - low) / float(2**n_bits - 1), _F32_MAX / 256.0)
     return fake_quant(quantized, -128.0 * step, 127.0 * step, num_bits=8)
 
 
