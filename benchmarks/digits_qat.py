@@ -1,20 +1,24 @@
-"""Accuracy of post-training quantization, STE QAT, LSQ QAT and tfmot on the digits CNN.
+"""Accuracy of post-training quantization, QAT with each training method, and tfmot, on digits.
 
 Run: python benchmarks/digits_qat.py [--seeds 3] [--plot PNG] [--table TXT] [--tiny]
 Prints one row per method and bit width (held-out accuracy, mean ± population std over
-seeds) and the per-seed difference LSQ - STE (each seed quantizes the same float model);
-writes the table and a plot of accuracy against bit width (default: benchmarks/results/).
+seeds) and each QAT method's per-seed difference to STE (each seed quantizes the same float
+model); writes the table and a plot of accuracy against bit width (default:
+benchmarks/results/). Rows named "QAT W/A" use training method W for the weights and A for
+the activations (DoReFa and PACT run at the low bit widths only).
 """
 
 from __future__ import annotations
 
 import argparse
 import statistics
+import tempfile
 import time
 from collections import defaultdict
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 from workload import (
     Digits,
     accuracy,
@@ -24,11 +28,24 @@ from workload import (
     seed_everything,
 )
 
+from quantizer_scaffold import quantizers_infrastructure as qi
 from quantizer_scaffold.qat import QATConfig, TrainingMethod, qat_finalize, qat_init
 from quantizer_scaffold.quantizers_infrastructure.keras.compat import keras, tfmot
 
 BIT_WIDTHS = ((8, 8), (4, 8), (4, 4), (2, 4))
+LOW_BIT_WIDTHS = ((4, 4), (2, 4))
 RESULTS = Path(__file__).resolve().parent / "results"
+# row -> (weights, activations) training method names; None: post-training quantization.
+# Methods are looked up by name, so rows of methods not registered here are left out.
+METHODS: dict[str, tuple[str, str] | None] = {
+    "PTQ": None,
+    "QAT STE": ("STE", "STE"),
+    "QAT LSQ": ("LSQ", "LSQ"),
+    "QAT DoReFa/STE": ("DoReFa", "STE"),
+    "QAT STE/PACT": ("STE", "PACT"),
+    "QAT DoReFa/PACT": ("DoReFa", "PACT"),
+}
+LOW_BIT_ONLY = {"QAT DoReFa/STE", "QAT STE/PACT", "QAT DoReFa/PACT"}
 
 
 def train_float(data: Digits, epochs: int) -> keras.Model:
@@ -41,19 +58,21 @@ def quantize_and_train(
     float_model: keras.Model,
     data: Digits,
     bits: tuple[int, int],
-    training_method: TrainingMethod | None,
+    methods: tuple[TrainingMethod, TrainingMethod] | None,
     epochs: int,
 ) -> keras.Model:
-    """qat_init from the float model; ``training_method`` None means PTQ (no training)."""
-    method = training_method or TrainingMethod.STE
+    """qat_init from the float model; ``methods`` (weights, activations) None means PTQ."""
+    weights, activations = methods or (TrainingMethod.STE, TrainingMethod.STE)
     qat_model = qat_init(
         float_model,
         representative_dataset=data.representative_dataset(),
-        qat_config=QATConfig(weight_training_method=method, activation_training_method=method),
+        qat_config=QATConfig(
+            weight_training_method=weights, activation_training_method=activations
+        ),
         weights_n_bits=bits[0],
         activation_n_bits=bits[1],
     )
-    if training_method is not None:
+    if methods is not None:
         compile_for_training(qat_model, learning_rate=3e-4)
         qat_model.fit(data.x_train, data.y_train, batch_size=32, epochs=epochs, verbose=0)
     return qat_finalize(qat_model)
@@ -65,13 +84,28 @@ def tfmot_default_qat(float_model: keras.Model, data: Digits, epochs: int) -> ke
     return model
 
 
+def reloads_identically(model: keras.Model, data: Digits) -> bool:
+    """Whether ``model`` saved as .keras and loaded back predicts exactly what it predicts."""
+    with tempfile.TemporaryDirectory(prefix="digits-qat-") as folder:
+        path = Path(folder) / "model.keras"
+        model.save(path)
+        reloaded = qi.load_quantized_model(path)
+    return np.array_equal(
+        reloaded.predict(data.x_test, verbose=0), model.predict(data.x_test, verbose=0)
+    )
+
+
 def run(seeds: int, float_epochs: int, qat_epochs: int, bit_widths=BIT_WIDTHS):
-    """Accuracy per (method, bits) over ``seeds`` seeds: {method: {bits: [acc, ...]}}."""
-    lsq = getattr(TrainingMethod, "LSQ", None)
-    methods: dict[str, TrainingMethod | None] = {"PTQ": None, "QAT STE": TrainingMethod.STE}
-    if lsq is not None:
-        methods["QAT LSQ"] = lsq
+    """Accuracy per (method, bits) over ``seeds`` seeds, {method: {bits: [acc, ...]}}, and
+    how many finalized models were saved and reloaded with identical predictions."""
+    known = {member.name: member for member in TrainingMethod}
+    methods = {
+        name: None if pair is None else (known[pair[0]], known[pair[1]])
+        for name, pair in METHODS.items()
+        if pair is None or set(pair) <= set(known)
+    }
     results: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
+    reloaded = 0
     for seed in range(seeds):
         data = load_split(seed)
         seed_everything(seed)
@@ -81,19 +115,26 @@ def run(seeds: int, float_epochs: int, qat_epochs: int, bit_widths=BIT_WIDTHS):
             label = f"{bits[0]}/{bits[1]}"
             results["float"][label].append(float_accuracy)
             for name, method in methods.items():
+                if name in LOW_BIT_ONLY and bits not in LOW_BIT_WIDTHS:
+                    continue
                 seed_everything(seed)
                 model = quantize_and_train(float_model, data, bits, method, qat_epochs)
                 results[name][label].append(accuracy(model, data))
+                if not reloads_identically(model, data):
+                    raise AssertionError(
+                        f"{name} at {label}: the reloaded model predicts otherwise"
+                    )
+                reloaded += 1
         seed_everything(seed)
         results["tfmot 8-bit QAT"]["8/8"].append(
             accuracy(tfmot_default_qat(float_model, data, qat_epochs), data)
         )
-    return results
+    return results, reloaded
 
 
 def format_table(results) -> str:
     labels = [label for label in results["float"]]
-    header = f"{'method':<16}" + "".join(f"{label:>16}" for label in labels)
+    header = f"{'method':<18}" + "".join(f"{label:>16}" for label in labels)
     lines = [header, "-" * len(header)]
     for name, per_bits in results.items():
         cells = []
@@ -104,13 +145,17 @@ def format_table(results) -> str:
                 continue
             spread = statistics.pstdev(values) if len(values) > 1 else 0.0
             cells.append(f"{100 * statistics.mean(values):>9.2f} ±{100 * spread:>5.2f}")
-        lines.append(f"{name:<16}" + "".join(cells))
-    if "QAT LSQ" in results:
+        lines.append(f"{name:<18}" + "".join(cells))
+    for name, per_bits in results.items():
+        if not name.startswith("QAT ") or name == "QAT STE":
+            continue
         lines.append("")
-        lines.append("LSQ - STE, points per seed (same float model and data per seed):")
+        lines.append(f"{name[4:]} - STE, points per seed (same float model and data per seed):")
         for label in labels:
-            pairs = zip(results["QAT LSQ"][label], results["QAT STE"][label], strict=True)
-            differences = [100 * (lsq - ste) for lsq, ste in pairs]
+            if not per_bits.get(label):
+                continue
+            pairs = zip(per_bits[label], results["QAT STE"][label], strict=True)
+            differences = [100 * (other - ste) for other, ste in pairs]
             listed = ", ".join(f"{d:+.2f}" for d in differences)
             lines.append(f"  {label}: {listed}  (mean {statistics.mean(differences):+.2f})")
     return "\n".join(lines)
@@ -123,7 +168,7 @@ def plot(results, path: str) -> None:
     import matplotlib.pyplot as plt
 
     labels = list(results["float"])
-    figure, axis = plt.subplots(figsize=(6, 4))
+    figure, axis = plt.subplots(figsize=(7, 4.5))
     for name, per_bits in results.items():
         xs = [i for i, label in enumerate(labels) if per_bits.get(label)]
         means = [100 * statistics.mean(per_bits[labels[i]]) for i in xs]
@@ -137,7 +182,7 @@ def plot(results, path: str) -> None:
     axis.set_ylabel("held-out accuracy (%)")
     axis.set_title("digits CNN: quantization methods by bit width")
     axis.grid(alpha=0.3)
-    axis.legend()
+    axis.legend(fontsize="small")
     figure.tight_layout()
     figure.savefig(path, dpi=120)
 
@@ -156,7 +201,7 @@ def main(argv: list[str] | None = None, log: Callable[[str], None] = print) -> d
         args.seeds, args.float_epochs, args.qat_epochs = 1, 1, 1
         bit_widths = ((8, 8), (2, 4))
     start = time.perf_counter()
-    results = run(args.seeds, args.float_epochs, args.qat_epochs, bit_widths)
+    results, reloaded = run(args.seeds, args.float_epochs, args.qat_epochs, bit_widths)
     table = format_table(results)
     settings = (
         f"{args.seeds} seed(s), float {args.float_epochs} epochs, QAT {args.qat_epochs} epochs, "
@@ -164,6 +209,7 @@ def main(argv: list[str] | None = None, log: Callable[[str], None] = print) -> d
     )
     log(table)
     log(f"({settings})")
+    log(f"all {reloaded} finalized models reloaded from .keras with identical predictions")
     if args.table:
         Path(args.table).parent.mkdir(parents=True, exist_ok=True)
         Path(args.table).write_text(f"{table}\n({settings})\n", encoding="utf-8")

@@ -30,8 +30,8 @@ def scripts():
 def row(output: str, name: str) -> list[float]:
     """The numbers of the table row that starts with ``name``."""
     for line in output.splitlines():
-        # the name, then only spaces up to the first number ("scaffold" is not "scaffold --x")
-        if re.match(rf"{re.escape(name)}\s+[-+]?\d", line):
+        # the name, then only spaces up to the first number or "-" cell (not "scaffold --x")
+        if re.match(rf"{re.escape(name)}\s+([-+]?\d|-\s)", line):
             return [float(v) for v in re.findall(NUMBER, line[len(name) :])]
     raise AssertionError(f"no row {name!r} in:\n{output}")
 
@@ -55,9 +55,24 @@ def test_digits_qat_prints_the_accuracy_table_and_writes_the_plot(scripts, capsy
         accuracies = row(output, name)
         assert len(accuracies) == 4  # 8/8 and 2/4: mean and spread each
         assert all(0 <= value <= 100 for value in accuracies)
+    low_bit_only = ("QAT DoReFa/STE", "QAT STE/PACT", "QAT DoReFa/PACT")
+    for name in low_bit_only:
+        assert len(row(output, name)) == 2  # 2/4 only (4/4 too in a full run)
     assert len(row(output, "tfmot 8-bit QAT")) == 2  # the 8-bit reference only
-    assert re.search(rf"2/4: {NUMBER}\s+\(mean {NUMBER}\)", output)  # LSQ - STE per seed
-    assert set(results) == {"float", "PTQ", "QAT STE", "QAT LSQ", "tfmot 8-bit QAT"}
+    for method in ("LSQ", "DoReFa/STE", "STE/PACT", "DoReFa/PACT"):
+        differences = output.split(f"{method} - STE, points per seed", 1)[1]
+        assert re.match(
+            rf"[^\n]*\n(  8/8: [^\n]*\n)?  2/4: {NUMBER}\s+\(mean {NUMBER}\)", differences
+        )
+    assert re.search(r"all 9 finalized models reloaded from \.keras with identical", output)
+    assert set(results) == {
+        "float",
+        "PTQ",
+        "QAT STE",
+        "QAT LSQ",
+        *low_bit_only,
+        "tfmot 8-bit QAT",
+    }
     assert plot.read_bytes().startswith(b"\x89PNG")
     assert table.read_text(encoding="utf-8").splitlines()[0] == output.splitlines()[0]
 

@@ -62,7 +62,7 @@ def kernel(seed: int = 0) -> np.ndarray:
 
 
 def step_of(quantizer) -> np.ndarray:
-    return quantizer.parameters["step_size"].numpy()
+    return np.reshape(quantizer.parameters["step_size"].numpy(), [-1])
 
 
 def lsq_reference(v: np.ndarray, s: np.ndarray, qn: int, qp: int, upstream: np.ndarray):
@@ -82,43 +82,55 @@ def test_integer_bounds_follow_the_paper() -> None:
         weights_quantizer(n_bits=1)
 
 
-def test_weights_step_size_starts_calibrated_then_takes_the_paper_init_once() -> None:
+def test_weights_step_size_starts_calibrated_then_calibrate_sets_the_paper_init() -> None:
     quantizer = weights_quantizer()
-    # before training: the calibrated grid, t / 2^(b-1), so an untrained model is the PTQ model
+    # before calibration: the calibrated grid, t / 2^(b-1), so an untrained model is the PTQ model
     np.testing.assert_allclose(step_of(quantizer), [(1.0 + 0.25 * c) / 8 for c in range(4)])
-    w = tf.Variable(kernel())
-    quantizer(w, training=False)
-    assert quantizer.parameters["initialized"].numpy() == 0.0
-    quantizer(w, training=True)
+    assert LSQWeightsTrainingQuantizer.has_calibration()
     expected = 2 * np.abs(kernel()).mean(axis=(0, 1, 2)) / np.sqrt(7)
+    set_to = quantizer.calibrate_parameters(kernel())
+    np.testing.assert_allclose(set_to["step_size"], expected, rtol=1e-6)
     np.testing.assert_allclose(step_of(quantizer), expected, rtol=1e-6)
-    assert quantizer.parameters["initialized"].numpy() == 1.0
-    w.assign(10 * kernel(seed=1))
-    quantizer(w, training=True)  # set once: later values do not reset it
+    w = tf.Variable(10 * kernel(seed=1))
+    quantizer(w, training=True)  # training steps never re-initialise
     np.testing.assert_allclose(step_of(quantizer), expected, rtol=1e-6)
 
 
 def test_per_tensor_weights_take_one_step_size() -> None:
     quantizer = weights_quantizer(per_channel=False)
-    quantizer(tf.Variable(kernel()), training=True)
+    quantizer.calibrate_parameters(kernel())
+    assert quantizer.parameters["step_size"].shape == ()
     np.testing.assert_allclose(
         step_of(quantizer), [2 * np.abs(kernel()).mean() / np.sqrt(7)], rtol=1e-6
     )
+
+
+def test_qat_init_calibrates_the_weights_step_sizes_from_the_float_kernels(data) -> None:
+    float_model = tiny_model()
+    images = data[0]
+    model = qat_init(float_model, lambda: [images[:16]], qat_config=LSQ, weights_n_bits=4)
+    step = model.get_layer("quant_conv").weights_quantizers["kernel"].parameters["step_size"]
+    kernel_values = float_model.get_layer("conv").kernel.numpy()
+    expected = 2 * np.abs(kernel_values).mean(axis=(0, 1, 2)) / np.sqrt(7)
+    np.testing.assert_allclose(step.numpy(), expected, rtol=1e-6)
 
 
 @pytest.mark.parametrize("signed", [False, True])
 def test_activation_step_size_starts_from_the_calibrated_threshold(signed: bool) -> None:
     quantizer = activation_quantizer(n_bits=4, signed=signed)
     np.testing.assert_allclose(step_of(quantizer), [3.0 / (8 if signed else 16)])
-    threshold = quantizer.convert2inferable().get_config()["threshold"]
-    np.testing.assert_allclose(threshold, [3.0])
+    inferable = quantizer.convert2inferable()
+    np.testing.assert_allclose(inferable.get_config()["step_size"], step_of(quantizer))
+    low, high = inferable.grid().bounds()
+    np.testing.assert_allclose(high + inferable.grid().scale[0], 3.0)  # t = s * 2^(b-signed)
+    assert low == (-3.0 if signed else 0.0)
 
 
 @pytest.mark.parametrize("per_channel", [True, False])
 def test_weights_forward_and_step_gradient_match_the_paper(per_channel: bool) -> None:
     quantizer = weights_quantizer(n_bits=3, per_channel=per_channel)
     w = tf.Variable(kernel())
-    quantizer(w, training=True)  # initialise, then move s off the init so clipping happens
+    quantizer.calibrate_parameters(kernel())  # the paper's init, then move s so clipping happens
     step = quantizer.parameters["step_size"]
     step.assign(step * 0.7)
     upstream = np.random.default_rng(5).normal(size=KERNEL_SHAPE).astype(np.float32)
@@ -127,7 +139,7 @@ def test_weights_forward_and_step_gradient_match_the_paper(per_channel: bool) ->
         loss = tf.reduce_sum(quantized * upstream)
     grad_step, grad_w = tape.gradient(loss, [step, w])
     qn, qp = 4, 3
-    s = step.numpy() if per_channel else step.numpy()[0]
+    s = step.numpy()
     expected_q, local = lsq_reference(kernel(), s, qn, qp, upstream)
     np.testing.assert_allclose(quantized.numpy(), expected_q, atol=1e-6)
     if per_channel:
@@ -152,9 +164,9 @@ def test_activation_gradient_scale_uses_features_per_sample(signed: bool) -> Non
     with tf.GradientTape() as tape:
         loss = tf.reduce_sum(quantizer(tf.constant(x), training=True) * upstream)
     qn, qp = integer_bounds(4, signed)
-    _, local = lsq_reference(x, step.numpy()[0], qn, qp, upstream)
+    _, local = lsq_reference(x, step.numpy(), qn, qp, upstream)
     expected = local.sum() / np.sqrt(5 * 6 * qp)  # N_F: features of one sample, not the batch
-    np.testing.assert_allclose(tape.gradient(loss, step).numpy(), [expected], rtol=1e-4)
+    np.testing.assert_allclose(tape.gradient(loss, step).numpy(), expected, rtol=1e-4)
 
 
 def test_step_size_learns_to_lower_the_quantization_error() -> None:
@@ -162,7 +174,7 @@ def test_step_size_learns_to_lower_the_quantization_error() -> None:
     quantizer = activation_quantizer(n_bits=3, signed=True)
     x = tf.constant(np.random.default_rng(4).normal(size=(16, 5, 6)).astype(np.float32))
     step = quantizer.parameters["step_size"]
-    step.assign([1.5])  # range [-6, 4.5] on a unit normal: too coarse
+    step.assign(1.5)  # range [-6, 4.5] on a unit normal: too coarse
     optimizer = keras.optimizers.SGD(1.0)
 
     def error() -> float:
@@ -174,7 +186,7 @@ def test_step_size_learns_to_lower_the_quantization_error() -> None:
             loss = tf.reduce_mean(tf.square(quantizer(x, training=True) - x))
         optimizer.apply_gradients([(tape.gradient(loss, step), step)])
     assert error() < 0.3 * start
-    assert 0.3 < step.numpy()[0] < 1.0  # 3-bit signed: the best step for N(0, 1) is about 0.6
+    assert 0.3 < float(step.numpy()) < 1.0  # 3-bit signed: the best step for N(0, 1) is 0.6
 
 
 def tiny_model(seed: int = 0) -> keras.Model:
@@ -230,12 +242,14 @@ def test_finalized_lsq_model_predicts_what_the_qat_model_predicts(trained, data)
     conv = model.get_layer("quant_conv")
     inferable = finalized.get_layer("quant_conv")
     step = conv.quantizer_variables["kernel"]["step_size"].numpy()
-    weights_threshold = inferable.weights_quantizers["kernel"].get_config()["threshold"]
-    np.testing.assert_allclose(weights_threshold, step * 2**3, rtol=1e-6)
-    activation = inferable.activation_quantizers[0].get_config()
-    assert activation["signed"] is False  # ReLU output: unsigned, t = s * 2^b
+    weights = inferable.weights_quantizers["kernel"]
+    np.testing.assert_allclose(weights.get_config()["step_size"], step, rtol=1e-6)
+    np.testing.assert_allclose(weights.grid().scale, step, rtol=1e-6)  # the grid's step is s
+    activation = inferable.activation_quantizers[0]
+    assert activation.get_config()["signed"] is False  # ReLU output: unsigned, t = s * 2^b
     step = conv.quantizer_variables["activation_0"]["step_size"].numpy()
-    np.testing.assert_allclose(activation["threshold"], step * 2**4, rtol=1e-6)
+    np.testing.assert_allclose(activation.grid().scale, [step], rtol=1e-6)
+    assert activation.grid().quant_max == 2**4 - 1 and activation.grid().fits_integers(8)
 
 
 def test_reloaded_model_keeps_its_learned_step_sizes(trained, data, tmp_path: Path) -> None:

@@ -60,12 +60,14 @@ def test_an_installed_project_trains_and_reloads_through_its_entry_point(
     python = environment / "bin" / "python"
     project = user_project(tmp_path / "myproj")
     for target in ("weights", "activation"):
-        run_ok(scaffold, "--method", "DoReFa", "--target", target, cwd=project)
+        run_ok(scaffold, "--method", "QIL", "--target", target, cwd=project)
     listed = json.loads(run_ok(scaffold, "list", "--json", cwd=project).stdout)
     assert {(m["name"], m["origin"]) for m in listed["methods"]} == {
         ("STE", "built-in"),
         ("LSQ", "built-in"),
-        ("DoReFa", "project"),
+        ("DoReFa", "built-in"),
+        ("PACT", "built-in"),
+        ("QIL", "project"),
     }
     run_ok(python, "-m", "pip", "install", "-q", "--no-deps", project)
     work = tmp_path / "run"
@@ -74,8 +76,8 @@ def test_an_installed_project_trains_and_reloads_through_its_entry_point(
     assert trained.returncode == 0, trained.stderr[-3000:]
     result = json.loads(trained.stdout.strip().splitlines()[-1])
     assert result["kinds"] == [
-        "DoReFaActivationsTrainingQuantizer",
-        "DoReFaWeightsTrainingQuantizer",
+        "QILActivationsTrainingQuantizer",
+        "QILWeightsTrainingQuantizer",
     ]
     loaded = run_python(LOAD.replace("REGISTER", ""), work, python=python)
     assert loaded.returncode == 0, loaded.stderr[-3000:]

@@ -9,7 +9,11 @@ import pytest
 from qat_tiny_models import conv_dense_model
 
 from quantizer_scaffold import quantizers_infrastructure as qi
-from quantizer_scaffold.qat import QATConfig, qat_finalize, qat_init
+from quantizer_scaffold.qat import QATConfig, TrainingMethod, qat_finalize, qat_init
+from quantizer_scaffold.qat.keras.quantizer import quantization_dispatcher_builder as dispatcher
+from quantizer_scaffold.qat.keras.quantizer.ste_rounding.symmetric_ste import (
+    STEActivationQuantizer,
+)
 from quantizer_scaffold.quantizers_infrastructure.keras.compat import keras
 
 M = qi.QuantizationMethod
@@ -140,7 +144,7 @@ def test_quantized_kernels_have_at_most_2_to_the_n_values_per_channel_on_the_gri
     model, _, _ = trained
     for wrapper in wrappers(model):
         quantizer = wrapper.weights_quantizers["kernel"]
-        quantized = quantizer(wrapper.layer.kernel).numpy()
+        quantized = quantizer(wrapper.layer.kernel, False).numpy()
         channels = quantized.reshape(-1, quantized.shape[-1])
         thresholds = np.asarray(quantizer.convert2inferable().threshold)
         for channel, threshold in zip(channels.T, thresholds, strict=True):
@@ -204,7 +208,7 @@ def test_every_method_pair_initializes_and_finalizes_equal(
         qi.QuantizationTarget.Weights, weights_method
     )
     assert type(conv.weights_quantizers["kernel"].convert2inferable()) is expected_weights
-    assert conv.weights_quantizers["kernel"].per_channel is per_channel
+    assert (conv.weights_quantizers["kernel"].channel_axis is not None) is per_channel
     finalized = qat_finalize(qat_model)
     np.testing.assert_allclose(
         finalized(data[0]).numpy(), qat_model(data[0], training=False).numpy(), atol=1e-6
@@ -328,3 +332,36 @@ def test_a_shared_layer_is_calibrated_over_every_call_in_the_model():
         qat_model([small, large]).numpy(),
         atol=1e-6,
     )
+
+
+class PercentileActivationQuantizer(STEActivationQuantizer):
+    """STE activations whose threshold calibrate() sets to the 90th percentile of |outputs|."""
+
+    seen: list[tuple[int, ...]] = []
+
+    def calibrate(self, values):  # type: ignore[no-untyped-def]
+        PercentileActivationQuantizer.seen.append(values.shape)
+        return {"threshold": float(np.percentile(np.abs(values), 90))}
+
+
+def test_activation_quantizers_that_calibrate_get_the_representative_outputs(
+    monkeypatch, float_model, representative_dataset, data
+):
+    table = dispatcher.METHOD2ACTQUANTIZER
+    monkeypatch.setitem(table, TrainingMethod.STE, {M.SYMMETRIC: PercentileActivationQuantizer})
+    PercentileActivationQuantizer.seen.clear()
+    qat_model = qat_init(float_model, representative_dataset)
+    # every representative batch (4 of 16 images), concatenated on the batch axis
+    assert PercentileActivationQuantizer.seen == [(64, 6, 6, 4), (64, 3)]
+    conv_outputs = float_model.get_layer("conv")(data[0]).numpy()
+    threshold = qat_model.get_layer("quant_conv").activation_quantizers[0].parameters["threshold"]
+    np.testing.assert_allclose(threshold.numpy(), np.percentile(conv_outputs, 90), rtol=1e-5)
+
+
+def test_activation_quantizers_without_calibrate_keep_the_calibrated_threshold(
+    qat_model, float_model, data
+):
+    assert not STEActivationQuantizer.has_calibration()
+    quantizer = qat_model.get_layer("quant_conv").activation_quantizers[0]
+    expected = float_model.get_layer("conv")(data[0]).numpy().max()  # min/max calibration
+    np.testing.assert_allclose(quantizer.parameters["threshold"].numpy(), expected, rtol=1e-6)

@@ -121,7 +121,7 @@ def test_every_dispatcher_entry_quantizes_to_its_grid_and_matches_its_inferable(
     options = {"per_channel": per_channel} if target is WEIGHTS else {}
     quantizer = initialized(make_quantizer(training_method, method, target, **options))
     x = tf.random.stateless_normal(SHAPE, seed=[1, 2]) * 1.5
-    y = quantizer(x).numpy()
+    y = quantizer(x, True).numpy()
     levels, low, high = grid_steps(quantizer, y.astype(np.float64))
     np.testing.assert_allclose(levels, np.round(levels), atol=1e-3)
     assert levels.min() >= low - 1e-3 and levels.max() <= high + 1e-3
@@ -129,10 +129,10 @@ def test_every_dispatcher_entry_quantizes_to_its_grid_and_matches_its_inferable(
     expected_class = qi.get_keras_inferable_quantizer_class(target, method)
     assert type(inferable) is expected_class
     np.testing.assert_allclose(inferable(x).numpy(), y, rtol=0, atol=1e-6)
-    # the same quantizer before initialize_quantization (constants, no layer) agrees too
-    np.testing.assert_allclose(
-        make_quantizer(training_method, method, target, **options)(x).numpy(), y, atol=1e-6
-    )
+    np.testing.assert_array_equal(quantizer(x, False).numpy(), y)  # STE: the same in both modes
+    # before initialize_quantization there are no variables to quantize with
+    with pytest.raises(RuntimeError, match="has no variables yet: initialize_quantization"):
+        make_quantizer(training_method, method, target, **options)(x, True)
 
 
 @pytest.mark.parametrize(
@@ -143,7 +143,7 @@ def test_ste_gradient_is_one_inside_the_range_and_zero_outside(training_method, 
     x = tf.random.stateless_normal(SHAPE, seed=[3, 4]) * 3.0
     with tf.GradientTape() as tape:
         tape.watch(x)
-        y = quantizer(x)
+        y = quantizer(x, True)
     gradient = tape.gradient(y, x).numpy()
     position, low, high = grid_steps(quantizer, x.numpy().astype(np.float64))
     inside = (position >= low + 1e-3) & (position <= high - 1e-3)
@@ -159,7 +159,7 @@ def test_weights_per_channel_on_every_axis(method, axis):
     cls = dispatcher.get_trainable_quantizer_class(TrainingMethod.STE, method, WEIGHTS)
     quantizer = initialized(cls(weights_config(method, axis=axis)))
     x = tf.random.stateless_normal(SHAPE, seed=[5, 6])
-    y = quantizer(x).numpy()
+    y = quantizer(x, True).numpy()
     levels, _, _ = grid_steps(quantizer, y.astype(np.float64))
     np.testing.assert_allclose(levels, np.round(levels), atol=1e-3)
     np.testing.assert_allclose(quantizer.convert2inferable()(x).numpy(), y, atol=1e-6)
@@ -175,7 +175,7 @@ def test_power_of_two_thresholds_are_rounded_up_once_at_construction():
         TrainingMethod.STE, M.POWER_OF_TWO, ACTIVATION
     )
     act = activation(qi.NodeActivationQuantizationConfig(M.POWER_OF_TWO, 8, {"threshold": 5.0}))
-    assert act.convert2inferable().threshold == [8.0]
+    assert initialized(act).convert2inferable().threshold == [8.0]
 
 
 @pytest.mark.parametrize("method", [M.SYMMETRIC, M.UNIFORM])
@@ -183,14 +183,14 @@ def test_unsigned_activations_use_the_whole_grid_on_non_negative_values(method):
     cls = dispatcher.get_trainable_quantizer_class(TrainingMethod.STE, method, ACTIVATION)
     quantizer = initialized(cls(activation_config(method, n_bits=3, signed=False)))
     x = tf.linspace(-1.0, 3.0, 401)
-    y = quantizer(x).numpy()
+    y = quantizer(x, True).numpy()
     assert y.min() == 0.0
     assert len(np.unique(y)) == 2**3
 
 
 def test_per_channel_threshold_count_must_match_the_kernel():
     quantizer = STEWeightQuantizer(weights_config(M.SYMMETRIC, shape=(3, 3, 2, 5)))
-    with pytest.raises(ValueError, match="5 values but the tensor of shape .* has 4 channels"):
+    with pytest.raises(ValueError, match="threshold has 5 values but the tensor has 4 channels"):
         quantizer.initialize_quantization(SHAPE, "kernel", keras.layers.Layer())
 
 
@@ -214,7 +214,9 @@ def test_quantizers_are_registered_and_round_trip_through_keras_serialization(
     assert type(restored) is cls
     assert restored.get_config() == quantizer.get_config()
     x = tf.random.stateless_normal(SHAPE, seed=[7, 8])
-    np.testing.assert_array_equal(restored(x).numpy(), quantizer(x).numpy())
+    np.testing.assert_array_equal(
+        initialized(restored)(x, True).numpy(), initialized(quantizer)(x, True).numpy()
+    )
 
 
 def test_dispatcher_error_lists_what_is_registered(monkeypatch):

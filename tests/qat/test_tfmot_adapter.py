@@ -86,7 +86,7 @@ def test_the_quantized_kernel_is_on_the_grid_and_is_what_the_layer_uses(trained,
     probe = keras.Model(model.inputs, [wrapper.input, wrapper.output])
     layer_input, layer_output = probe(data[0][:8], training=False)
     conv = tf.nn.conv2d(layer_input, quantized, strides=1, padding="VALID") + wrapper.layer.bias
-    expected = wrapper.quantize_config.activation_quantizer.quantizer(tf.nn.relu(conv))
+    expected = wrapper.quantize_config.activation_quantizer.quantizer(tf.nn.relu(conv), False)
     np.testing.assert_allclose(layer_output.numpy(), expected.numpy(), atol=1e-5)
 
 
@@ -110,3 +110,24 @@ def test_quantize_applied_model_reloads(trained, data, tmp_path, loader):
 def test_the_adapter_rejects_what_is_not_a_trainable_quantizer():
     with pytest.raises(TypeError, match="must be a BaseKerasTrainableQuantizer, got"):
         TfmotQuantizer(qi.WeightsSymmetricInferableQuantizer(8, [1.0], per_channel=False))
+
+
+def test_one_quantizer_annotating_two_layers_becomes_one_copy_per_layer():
+    shared = STEWeightQuantizer(
+        qi.NodeWeightsQuantizationConfig(qi.QuantizationMethod.SYMMETRIC, 4, {"threshold": 1.0})
+    )
+    inputs = keras.Input((4,))
+    x = quantize.quantize_annotate_layer(
+        keras.layers.Dense(3, name="first"), TfmotQuantizeConfig({"kernel": shared})
+    )(inputs)
+    x = quantize.quantize_annotate_layer(
+        keras.layers.Dense(3, name="second"), TfmotQuantizeConfig({"kernel": shared})
+    )(x)
+    with quantize.quantize_scope():  # quantize_apply rebuilds each config from get_config
+        model = quantize.quantize_apply(keras.Model(inputs, x))
+    first, second = (
+        model.get_layer(name).quantize_config.weights_quantizers["kernel"].quantizer
+        for name in ("quant_first", "quant_second")
+    )
+    assert first is not shared and second is not shared and first is not second
+    assert first.parameters["threshold"] is not second.parameters["threshold"]

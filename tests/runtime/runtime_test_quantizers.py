@@ -12,7 +12,6 @@ from quantizer_scaffold.quantizers_infrastructure.keras.base_keras_inferable_qua
 from quantizer_scaffold.quantizers_infrastructure.keras.base_keras_trainable_quantizer import (
     BaseKerasTrainableQuantizer,
 )
-from quantizer_scaffold.quantizers_infrastructure.keras.compat import keras, tf
 from quantizer_scaffold.quantizers_infrastructure.keras.serialization import register_quantizer
 
 
@@ -34,15 +33,15 @@ class IdentityInferableQuantizer(BaseKerasInferableQuantizer):
 
 
 @register_quantizer
-class SeedStyleRoundQuantizer(BaseKerasTrainableQuantizer):
-    """The seed's shape: ``__call__(self, inputs)`` with no training flag; rounds with STE."""
+class RoundQuantizer(BaseKerasTrainableQuantizer):
+    """Parameter-free, ignores ``training``: rounds with an STE in both modes."""
 
     def __init__(self, quantization_config: qi.NodeWeightsQuantizationConfig) -> None:
         super().__init__(
             quantization_config, qi.QuantizationTarget.Weights, [qi.QuantizationMethod.SYMMETRIC]
         )
 
-    def __call__(self, inputs):  # type: ignore[no-untyped-def]
+    def __call__(self, inputs, training):  # type: ignore[no-untyped-def]
         return quantizer_utils.ste_round(inputs)
 
     def convert2inferable(self) -> BaseKerasInferableQuantizer:
@@ -67,7 +66,11 @@ class TrainingFlagQuantizer(BaseKerasTrainableQuantizer):
 
 @register_quantizer
 class LearnedThresholdQuantizer(BaseKerasTrainableQuantizer):
-    """Symmetric weights with a trainable scalar threshold variable created on the wrapper."""
+    """Symmetric weights with one learned threshold, started at ``extra_scale`` x the config's."""
+
+    parameter_spec = qi.ParameterSpec(
+        qi.QuantizerParameter("threshold", qi.ParameterKind.LEARNED, per_channel=False)
+    )
 
     def __init__(
         self, quantization_config: qi.NodeWeightsQuantizationConfig, extra_scale: float = 1.0
@@ -76,26 +79,19 @@ class LearnedThresholdQuantizer(BaseKerasTrainableQuantizer):
             quantization_config, qi.QuantizationTarget.Weights, [qi.QuantizationMethod.SYMMETRIC]
         )
         self.extra_scale = extra_scale
-        self.threshold: tf.Variable | None = None
+        self.initial_values["threshold"] = [
+            t * extra_scale for t in self.initial_values["threshold"]
+        ]
 
-    def initialize_quantization(self, tensor_shape, name, layer):  # type: ignore[no-untyped-def]
-        initial = self.quantization_config.weights_quantization_params["threshold"]
-        self.threshold = layer.add_weight(
-            name=f"{name}_threshold",
-            shape=(),
-            initializer=keras.initializers.Constant(initial * self.extra_scale),
-            trainable=True,
+    def __call__(self, inputs, training):  # type: ignore[no-untyped-def]
+        return quantizer_utils.symmetric_quantize(
+            inputs, self.parameters["threshold"], self.num_bits
         )
-        return {"threshold": self.threshold}
-
-    def __call__(self, inputs, training=None):  # type: ignore[no-untyped-def]
-        n_bits = self.quantization_config.weights_n_bits
-        return quantizer_utils.symmetric_quantize(inputs, self.threshold, n_bits)
 
     def convert2inferable(self) -> BaseKerasInferableQuantizer:
         return qi.WeightsSymmetricInferableQuantizer(
-            num_bits=self.quantization_config.weights_n_bits,
-            threshold=[float(self.threshold.numpy())],
+            num_bits=self.num_bits,
+            threshold=self.parameter_values()["threshold"],
             per_channel=False,
         )
 

@@ -300,3 +300,38 @@ def test_lookup_fails_clearly_on_zero_and_on_several_matches():
 
     with pytest.raises(ValueError, match="found 2: .*First, .*Second"):
         qi.get_keras_inferable_quantizer_class("weights", "symmetric", identifier="Twice")
+
+
+def _grid_levels(out: np.ndarray, grid: qi.UniformGrid) -> np.ndarray:
+    """``out / scale + zero_point`` with the grid's per-channel values broadcast on its axis."""
+    shape = [1] * out.ndim
+    if grid.channels > 1:
+        shape[grid.channel_axis] = -1
+    scale = np.asarray(grid.scale, np.float64).reshape(shape)
+    zero_point = np.asarray(grid.zero_point, np.float64).reshape(shape)
+    return out.astype(np.float64) / scale + zero_point
+
+
+GRID_CASES = {
+    "weights symmetric": lambda: qi.WeightsSymmetricInferableQuantizer(
+        4, [0.3, 0.7, 1.1, 2.0, 0.5], True, 2
+    ),
+    "weights pot": lambda: qi.WeightsPOTInferableQuantizer(3, [0.5], False),
+    "weights uniform": lambda: qi.WeightsUniformInferableQuantizer(
+        5, [-0.5, -0.1, 0.2, -2.0, -1.0, -0.3], [0.6, 0.9, 1.5, 0.1, 1.0, 0.3], True, -1
+    ),
+    "activation signed": lambda: qi.ActivationSymmetricInferableQuantizer(6, [3.0], True),
+    "activation unsigned pot": lambda: qi.ActivationPOTInferableQuantizer(4, [8.0], False),
+    "activation uniform": lambda: qi.ActivationUniformInferableQuantizer(8, [-0.7], [1.9]),
+}
+
+
+@pytest.mark.parametrize("case", GRID_CASES)
+def test_grid_describes_every_output_and_fits_int8(rng, case):
+    quantizer = GRID_CASES[case]()
+    grid = quantizer.grid()
+    x = rng.normal(0.0, 2.0, SHAPE).astype(np.float32)
+    levels = _grid_levels(quantizer(x).numpy(), grid)
+    np.testing.assert_allclose(levels, np.round(levels), atol=1e-3)
+    assert levels.min() >= grid.quant_min - 1e-3 and levels.max() <= grid.quant_max + 1e-3
+    assert grid.fits_integers(8) and type(quantizer).parameter_spec.names

@@ -73,7 +73,7 @@ def test_round_trip_gives_identical_predictions(saved, name):
             assert [q.get_config() for q in restored.activation_quantizers] == [
                 q.get_config() for q in original.activation_quantizers
             ]
-    threshold = loaded.layers[-1].weights_quantizers["kernel"].threshold
+    threshold = loaded.layers[-1].weights_quantizers["kernel"].parameters["threshold"]
     assert float(threshold.numpy()) == 0.125
     assert loaded.layers[-1].weights_quantizers["kernel"].extra_scale == 0.5
 

@@ -90,8 +90,8 @@ keras.utils.set_random_seed(0)
 inputs = keras.Input((6,))
 model = keras.Model(inputs, keras.layers.Dense(3)(keras.layers.Dense(4, activation="relu")(inputs)))
 data = np.random.default_rng(0).normal(size=(32, 6)).astype("float32")
-config = QATConfig(weight_training_method=TrainingMethod.DoReFa,
-                   activation_training_method=TrainingMethod.DoReFa)
+config = QATConfig(weight_training_method=TrainingMethod.QIL,
+                   activation_training_method=TrainingMethod.QIL)
 qat = qat_init(model, lambda: [data[:16], data[16:]], qat_config=config)
 kinds = sorted({type(q).__name__ for layer in qat.layers
                 for q in [*getattr(layer, "weights_quantizers", {}).values(),

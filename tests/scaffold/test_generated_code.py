@@ -12,33 +12,48 @@ from scaffold_helpers import REPO, copy_project, run_cli
 
 from quantizer_scaffold.scaffold import examples
 
+# one of each parameter kind: fixed and calibrated (the default), none, learned
+SCAFFOLDS = {
+    "the seed's weights example": ["--method", "MyTrainingMethod", "--target", "weights"],
+    "a three-grid activation pair": (
+        "-m my-training-method -t activation -q symmetric -q power_of_two -q uniform".split()
+    ),
+    "parameter-free weights": ["-m", "ParameterFree", "-t", "weights", "--param", "none"],
+    "learned activation parameters": (
+        "-m Learned -t activation -q uniform -p lo=fixed:range_min -p alpha=learned:threshold"
+    ).split(),
+    "learned weights parameters": (
+        "-m LearnedWeights -t weights -q power_of_two -p scale=learned:0.5:per-tensor".split()
+    ),
+}
+PACKAGES = ["my_training_method", "parameter_free", "learned", "learned_weights"]
+
+
+# a parameter changed later in its one place: the seed's fixed threshold becomes learned
+SEED_INFERABLE = (
+    "src/quantizer_scaffold/qat/keras/quantizer/my_training_method/weights_inferable_quantizer.py"
+)
+FIXED = 'qi.QuantizerParameter("threshold", qi.ParameterKind.FIXED, initial="threshold")'
+
 
 @pytest.fixture(scope="session")
 def scaffolded(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A project with the seed's weights example and a three-method activation quantizer."""
+    """A project with one scaffold of each parameter kind (see SCAFFOLDS), and one edit."""
     project = copy_project(tmp_path_factory.mktemp("scaffolded"))
-    for args in (
-        ["--method", "MyTrainingMethod", "--target", "weights"],
-        [
-            "-m",
-            "my-training-method",
-            "-t",
-            "activation",
-            "-q",
-            "symmetric",
-            "-q",
-            "power_of_two",
-            "-q",
-            "uniform",
-        ],
-    ):
+    for args in SCAFFOLDS.values():
         result = run_cli(*args, cwd=project)
         assert result.returncode == 0, result.stderr
+    inferable = project / SEED_INFERABLE
+    assert FIXED in inferable.read_text()
+    inferable.write_text(inferable.read_text().replace(FIXED, FIXED.replace("FIXED", "LEARNED")))
     return project
 
 
 def test_generated_contract_tests_pass(scaffolded: Path) -> None:
-    """One TensorFlow subprocess runs both generated test modules, against the copy's code."""
+    """One TensorFlow subprocess runs every generated test module, against the copy's code.
+
+    One module was edited in one place only (a parameter made learned): its tests pass too.
+    """
     env = {**os.environ, "PYTHONPATH": str(scaffolded / "src")}
     result = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/generated"],
@@ -53,7 +68,8 @@ def test_generated_contract_tests_pass(scaffolded: Path) -> None:
 
 
 def test_generated_code_is_ruff_clean(scaffolded: Path) -> None:
-    paths = ["src/quantizer_scaffold/qat/keras/quantizer/my_training_method", "tests/generated"]
+    paths = [f"src/quantizer_scaffold/qat/keras/quantizer/{name}" for name in PACKAGES]
+    paths.append("tests/generated")
     ruff = [sys.executable, "-m", "ruff"]
     for command in (["check", "--no-cache", *paths], ["format", "--no-cache", "--check", *paths]):
         result = subprocess.run([*ruff, *command], cwd=scaffolded, capture_output=True, text=True)
@@ -69,21 +85,27 @@ def test_generated_examples_are_up_to_date() -> None:
 
 
 @pytest.mark.parametrize(
-    "target, methods",
-    [("weights", "symmetric"), ("activation", "symmetric,power_of_two,uniform")],
+    "target, methods, params",
+    [
+        ("weights", "symmetric", ()),
+        ("activation", "symmetric,power_of_two,uniform", ("alpha=learned:threshold",)),
+    ],
 )
 def test_the_templates_render_as_cookiecutter_renders_them(
-    tmp_path: Path, target: str, methods: str
+    tmp_path: Path, target: str, methods: str, params: tuple[str, ...]
 ) -> None:
     """The in-memory renderer and cookiecutter's own generate_files give the same files."""
     from cookiecutter.generate import generate_context, generate_files
 
     from quantizer_scaffold.scaffold.naming import MethodName, Target
+    from quantizer_scaffold.scaffold.parameters import declared_parameters
     from quantizer_scaffold.scaffold.project import load_project
     from quantizer_scaffold.scaffold.render import builtin_template_dir, context, render_files
 
     project = load_project(REPO)
-    variables = context(project, MethodName.parse("Cookie"), Target(target), methods.split(","))
+    grids = methods.split(",")
+    declared = declared_parameters(params, grids, target == "weights")
+    variables = context(project, MethodName.parse("Cookie"), Target(target), grids, declared)
     ours = render_files(variables)
     template = builtin_template_dir()
     generated = Path(

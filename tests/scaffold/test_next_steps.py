@@ -22,7 +22,7 @@ def test_quick_start_environment_gets_its_interpreter_and_the_missing_installs(
     monkeypatch.setattr(
         importlib.util, "find_spec", lambda name, *a: None if name == "pytest" else found(name, *a)
     )
-    report = api.scaffold("DoReFa", "weights", root=root, cwd=root, dry_run=True)
+    report = api.scaffold("QIL", "weights", root=root, cwd=root, dry_run=True)
     steps = report.next_steps
     assert steps[0].startswith("review the files listed above")  # not a git repository
     assert "install your project so quantizer-scaffold finds its registry: " in steps[2]
@@ -30,5 +30,5 @@ def test_quick_start_environment_gets_its_interpreter_and_the_missing_installs(
     assert steps[3] == "install what the tests need: .venv/bin/python3 -m pip install pytest"
     assert steps[4] == (
         "run the generated tests: .venv/bin/python3 -m pytest "
-        "tests/generated/test_do_re_fa_weights_quantizer.py"
+        "tests/generated/test_qil_weights_quantizer.py"
     )

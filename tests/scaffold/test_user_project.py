@@ -2,8 +2,9 @@
 
 The real CLI in a subprocess on a fresh project (pyproject.toml and src/myproj/__init__.py):
 the first scaffold creates the project's own registry and declares it in pyproject.toml;
-the generated tests pass; qat_init trains with the project's TrainingMethod; the finalized
-model reloads in a fresh process; ``list`` shows built-in and project methods; a built-in
+the generated tests pass (the activation quantizer declares a learned parameter with
+``--param``); qat_init trains with the project's TrainingMethod; the finalized model reloads
+in a fresh process; ``list`` shows built-in and project methods; a built-in
 name is refused; ``remove`` of every method gives back the project as it was.
 (The installed variant, in a real virtual environment, is tests/hardening/test_project_install.py.)
 """
@@ -30,13 +31,14 @@ def _ok(result: subprocess.CompletedProcess[str]) -> subprocess.CompletedProcess
 
 @pytest.fixture(scope="module")
 def scaffolded(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, str], str]:
-    """A user project with DoReFa scaffolded for weights and activations (shared: read-only)."""
+    """A user project with QIL scaffolded for weights (the grid's own fixed threshold) and
+    activations (a learned clipping interval) (shared: read-only)."""
     from scaffold_helpers import run_cli
 
     root = user_project(tmp_path_factory.mktemp("user") / "myproj")
     before = hashes(root)
-    first = _ok(run_cli("--method", "DoReFa", "--target", "weights", cwd=root))
-    _ok(run_cli("--method", "DoReFa", "--target", "activation", cwd=root))
+    first = _ok(run_cli("--method", "QIL", "--target", "weights", cwd=root))
+    _ok(run_cli("-m", "QIL", "-t", "activation", "--param", "interval=learned:threshold", cwd=root))
     return root, before, first.stdout
 
 
@@ -62,12 +64,31 @@ def test_the_first_scaffold_creates_and_declares_the_projects_registry(
     ) in pyproject
     dispatcher = (root / DISPATCHER).read_text()
     assert "from quantizer_scaffold import quantizers_infrastructure as qi" in dispatcher
-    assert "TrainingMethod.DoReFa: {" in dispatcher
+    assert "TrainingMethod.QIL: {" in dispatcher
     assert "class TrainingMethod(Enum):" in (root / ENUM).read_text()
     # generated modules import the runtime from quantizer_scaffold's public API
-    for path in (root / "src/myproj/qat/keras/quantizer/do_re_fa").glob("*.py"):
+    for path in (root / "src/myproj/qat/keras/quantizer/qil").glob("*.py"):
         text = path.read_text()
         assert "myproj.quantizers_infrastructure" not in text and "myproj.testing" not in text
+
+
+def test_the_declared_parameter_is_in_the_users_quantizer_and_recorded(
+    scaffolded: tuple[Path, dict[str, str], str],
+) -> None:
+    root, _, _ = scaffolded
+    package = root / "src/myproj/qat/keras/quantizer/qil"
+    inferable = (package / "activations_inferable_quantizer.py").read_text()
+    assert (
+        'qi.QuantizerParameter("interval", qi.ParameterKind.LEARNED, initial="threshold"),'
+        in inferable
+    )
+    assert "from quantizer_scaffold import quantizers_infrastructure as qi" in inferable
+    weights = (package / "weights_inferable_quantizer.py").read_text()
+    assert 'qi.QuantizerParameter("threshold", qi.ParameterKind.FIXED' in weights
+    manifest = json.loads((root / ".scaffold-quantizer.json").read_text())
+    targets = manifest["methods"]["QIL"]["targets"]
+    assert targets["activation"]["parameters"] == ["interval=learned:threshold"]
+    assert "parameters" not in targets["weights"]
 
 
 def test_the_generated_code_is_lint_clean_in_the_users_project(
@@ -95,8 +116,8 @@ def test_qat_init_trains_with_the_projects_method_and_the_model_reloads_in_a_fre
     trained = _ok(run_python(TRAIN.replace("REGISTER", REGISTER), tmp_path, [root / "src"]))
     result = json.loads(trained.stdout.strip().splitlines()[-1])
     assert result["kinds"] == [
-        "DoReFaActivationsTrainingQuantizer",
-        "DoReFaWeightsTrainingQuantizer",
+        "QILActivationsTrainingQuantizer",
+        "QILWeightsTrainingQuantizer",
     ]
     loaded = _ok(run_python(LOAD.replace("REGISTER", REGISTER), tmp_path, [root / "src"]))
     again = json.loads(loaded.stdout.strip().splitlines()[-1])
@@ -109,10 +130,10 @@ def test_an_unregistered_project_enum_is_refused_with_the_fix(
     root, _, _ = scaffolded
     code = TRAIN.replace("REGISTER", "").split("keras.utils.set_random_seed")[0] + (
         "try:\n"
-        "    QATConfig(weight_training_method=TrainingMethod.DoReFa)\n"
+        "    QATConfig(weight_training_method=TrainingMethod.QIL)\n"
         "    qat_init(keras.Sequential([keras.Input((2,)), keras.layers.Dense(2)]),"
         " activation_method=None,\n"
-        "             qat_config=QATConfig(weight_training_method=TrainingMethod.DoReFa))\n"
+        "             qat_config=QATConfig(weight_training_method=TrainingMethod.QIL))\n"
         "except ValueError as error:\n"
         "    print(error)\n"
     )
@@ -129,12 +150,12 @@ def test_list_shows_built_in_and_project_methods_and_where_each_is_registered(
     rows = {m["name"]: m for m in listed["methods"]}
     assert rows["STE"]["origin"] == "built-in" and rows["STE"]["value"] == 0
     assert rows["STE"]["enum"] == "quantizer_scaffold.qat.common.qat_config.TrainingMethod"
-    assert rows["DoReFa"]["origin"] == "project" and rows["DoReFa"]["value"] == 0
-    assert rows["DoReFa"]["enum"] == "myproj.qat.common.qat_config.TrainingMethod"
-    assert rows["DoReFa"]["registered_in"]["dispatcher_file"] == DISPATCHER
-    assert rows["DoReFa"]["quantizers"] == {
-        "weights": {"symmetric": "DoReFaWeightsTrainingQuantizer"},
-        "activation": {"symmetric": "DoReFaActivationsTrainingQuantizer"},
+    assert rows["QIL"]["origin"] == "project" and rows["QIL"]["value"] == 0
+    assert rows["QIL"]["enum"] == "myproj.qat.common.qat_config.TrainingMethod"
+    assert rows["QIL"]["registered_in"]["dispatcher_file"] == DISPATCHER
+    assert rows["QIL"]["quantizers"] == {
+        "weights": {"symmetric": "QILWeightsTrainingQuantizer"},
+        "activation": {"symmetric": "QILActivationsTrainingQuantizer"},
     }
     table = _ok(cli("list", cwd=root)).stdout
     assert DISPATCHER in table and "built-in" in table
@@ -156,11 +177,11 @@ def test_remove_of_every_method_gives_back_the_project_as_it_was(
 ) -> None:
     root = user_project(tmp_path / "myproj")
     before = hashes(root)
-    _ok(cli("-m", "DoReFa", "-t", "weights", cwd=root))
-    _ok(cli("-m", "Pact", "-t", "activation", cwd=root))
-    _ok(cli("remove", "-m", "DoReFa", cwd=root))
-    assert (root / DISPATCHER).is_file()  # Pact still uses the registry
-    removed = _ok(cli("remove", "-m", "Pact", cwd=root))
+    _ok(cli("-m", "QIL", "-t", "weights", cwd=root))
+    _ok(cli("-m", "Ternary", "-t", "activation", cwd=root))
+    _ok(cli("remove", "-m", "QIL", cwd=root))
+    assert (root / DISPATCHER).is_file()  # Ternary still uses the registry
+    removed = _ok(cli("remove", "-m", "Ternary", cwd=root))
     assert "removed this project's registry" in removed.stdout
     assert hashes(root) == before
     assert sorted(p.relative_to(root).as_posix() for p in root.rglob("*")) == [
@@ -189,7 +210,7 @@ def test_a_runtime_that_lacks_the_imported_modules_is_refused_before_writing(
         "METHOD2WEIGHTQUANTIZER = {}\nMETHOD2ACTQUANTIZER = {}\n"
     )
     before = hashes(root)
-    result = cli("-m", "DoReFa", "-t", "weights", cwd=root)
+    result = cli("-m", "QIL", "-t", "weights", cwd=root)
     assert result.returncode == 2, result.stdout + result.stderr
     (line,) = result.stderr.strip().splitlines()
     assert "quantizers_infrastructure from myproj" in line and "nothing was written" in line
@@ -198,7 +219,7 @@ def test_a_runtime_that_lacks_the_imported_modules_is_refused_before_writing(
 
 def test_remove_before_any_scaffold_says_there_is_no_registry(tmp_path: Path, cli: Runner) -> None:
     root = user_project(tmp_path / "myproj")
-    result = cli("remove", "--method", "DoReFa", cwd=root)
+    result = cli("remove", "--method", "QIL", cwd=root)
     assert result.returncode == 2
     (line,) = result.stderr.strip().splitlines()
     assert "no registry yet" in line

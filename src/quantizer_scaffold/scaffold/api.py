@@ -324,15 +324,23 @@ def scaffold(
     check: bool = False,
     force: bool = False,
     backend: str = DEFAULT_BACKEND,
+    parameters: Sequence[str] | None = None,
 ) -> Report:
     """Render and register a trainable + inferable quantizer pair and its tests.
 
-    In a user's project without a registry, the first run creates the project's own
-    (``own_registry``) and declares it to the runtime.
+    ``parameters`` are ``--param`` declarations (see ``parameters.py``); None: the ones this
+    method's target was scaffolded with before (recorded in the manifest), else the grids'
+    own fixed, calibrated parameters. In a user's project without a registry, the first run
+    creates the project's own (``own_registry``) and declares it to the runtime.
     """
     name = MethodName.parse(method)
     target = parse_target(target)
     wanted = parse_methods(quantization_methods)
+    from .parameters import declared_parameters, recorded_specs
+
+    weights = target is Target.WEIGHTS
+    if parameters is not None:  # bad input fails before anything is read
+        declared_parameters(parameters, wanted, weights)
     project = load_project(Path(root) if root else None, Path(cwd) if cwd else None)
     layout = project.config.backend(backend)
     builtin.refuse_builtin_name(project, name, backend)
@@ -347,7 +355,11 @@ def scaffold(
         texts = registry.Registry(_registry_texts(project, space, backend))
         present = texts.registered_keys(name, target)
         methods = [m for m in ORDER if m in set(wanted) | set(present)]
-        rendering = render(project, name, target, methods, backend)
+        if parameters is None:
+            parameters = manifest.recorded_parameters(name.enum_member, target.value)
+        declared = declared_parameters(parameters or (), methods, weights)
+        chosen = recorded_specs(parameters or (), declared)
+        rendering = render(project, name, target, methods, declared, backend)
         clash = f"{layout.quantizers_dir}/{name.package}.py"
         if space.read(clash) is not None:
             raise ConflictError(
@@ -400,7 +412,9 @@ def scaffold(
         updated.record_files(
             name.enum_member, target.value, {p: t for p, t in written.items() if p not in shared}
         )
-        updated.record_registration(name.enum_member, target.value, methods, result.created_member)
+        updated.record_registration(
+            name.enum_member, target.value, methods, result.created_member, chosen
+        )
         new_files = [p for p in written if space.before.get(p) is None]
         created_dirs = _missing_dirs(project, new_files)
         updated.record_dirs(name.enum_member, created_dirs)

@@ -146,6 +146,17 @@ class _ScaffoldGroup(click.Group):
     shell_complete=_complete(METHODS),
     help="Grid(s) the quantizer implements; repeat for several (default: symmetric).",
 )
+@click.option(
+    "--param",
+    "-p",
+    "parameters",
+    multiple=True,
+    metavar="NAME=KIND[:INIT][:LAYOUT]|none",
+    help="A parameter the quantizer declares; repeat for several. KIND: fixed|learned; INIT: "
+    "a number or threshold|range_min|range_max (calibrated); LAYOUT: per-channel|per-tensor. "
+    "'none': parameter-free. Default: the ones this method and target were scaffolded with "
+    "(the manifest records them), else the grid's fixed, calibrated threshold or range.",
+)
 @_root_option()
 @click.option("--force", is_flag=True, help="Replace files/registrations this tool made before.")
 @_write_options
@@ -156,6 +167,7 @@ def cli(
     method: str | None,
     target: str,
     quantization_methods: tuple[str, ...],
+    parameters: tuple[str, ...],
     root: str | None,
     force: bool,
     dry_run: bool,
@@ -167,6 +179,8 @@ def cli(
     \b
     scaffold-quantizer --method MyTrainingMethod --target weights
     scaffold-quantizer --method my-method --target activation -q symmetric -q power_of_two
+    scaffold-quantizer --method PACT --target activation --param alpha=learned:threshold
+    scaffold-quantizer --method DoReFa --target weights --param none
     scaffold-quantizer remove --method MyTrainingMethod
     scaffold-quantizer list
     """
@@ -174,7 +188,15 @@ def cli(
         source = ctx.get_parameter_source
         given = [
             name
-            for name in ("method", "target", "quantization_methods", "force", "dry_run", "check")
+            for name in (
+                "method",
+                "target",
+                "quantization_methods",
+                "parameters",
+                "force",
+                "dry_run",
+                "check",
+            )
             if source(name) is click.core.ParameterSource.COMMANDLINE
         ]
         if given or root or as_json:
@@ -196,6 +218,7 @@ def cli(
         dry_run=dry_run,
         check=check,
         force=force,
+        parameters=parameters or None,  # not given: the recorded ones, else the grids' own
     )
     _finish(report, as_json, dry_run, check)
 

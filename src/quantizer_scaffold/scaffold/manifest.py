@@ -1,9 +1,10 @@
 """The record of what the generator made, kept in the project (``.scaffold-quantizer.json``).
 
 For every training method it lists the files the tool wrote with the SHA-256 of the bytes it
-wrote, the folders it created and whether it added the enum member. ``--force`` and
-``remove`` trust only this record: a file whose hash no longer matches was edited by its
-user and is never replaced or deleted. Keep the file under version control.
+wrote, the folders it created, whether it added the enum member and, per target, the options
+it rendered with (grids, ``--param`` declarations), so that a re-render reproduces them.
+``--force`` and ``remove`` trust only this record: a file whose hash no longer matches was
+edited by its user and is never replaced or deleted. Keep the file under version control.
 """
 
 from __future__ import annotations
@@ -80,16 +81,33 @@ class Manifest:
         entry["created_dirs"] = sorted(set(entry["created_dirs"]) | set(dirs))
 
     def record_registration(
-        self, name: str, target: str, methods: list[str], created_member: bool
+        self,
+        name: str,
+        target: str,
+        methods: list[str],
+        created_member: bool,
+        parameters: list[str] | None = None,
     ) -> None:
+        """The options ``target`` was rendered with; ``parameters``: the ``--param`` values
+        (canonical), None when the grids' own parameters were used."""
         entry = self._entry(name)
         if created_member:
             entry["enum_member_created"] = True
-        entry["targets"][target] = {"quantization_methods": sorted(methods)}
+        options: dict[str, Any] = {"quantization_methods": sorted(methods)}
+        if parameters is not None:
+            options["parameters"] = list(parameters)
+        entry["targets"][target] = options
+
+    def _options(self, name: str, target: str) -> dict[str, Any]:
+        return (self.method(name) or {}).get("targets", {}).get(target, {})
 
     def registered_methods(self, name: str, target: str) -> list[str]:
-        entry = self.method(name) or {}
-        return list(entry.get("targets", {}).get(target, {}).get("quantization_methods", []))
+        return list(self._options(name, target).get("quantization_methods", []))
+
+    def recorded_parameters(self, name: str, target: str) -> list[str] | None:
+        """The ``--param`` values ``target`` was rendered with; None: the grids' own."""
+        recorded = self._options(name, target).get("parameters")
+        return None if recorded is None else [str(p) for p in recorded]
 
     def targets(self, name: str) -> list[str]:
         return sorted((self.method(name) or {}).get("targets", {}))

@@ -57,7 +57,7 @@ def next_steps(
     math = f"put your math in {_shown(project, rendering.training_file, cwd)} (__call__)"
     if rendering.inferable_file in rendering.files:
         inferable = _shown(project, rendering.inferable_file, cwd)
-        math += f" and, if the grid changes, quantize() in {inferable}"
+        math += f" and, if the grid changes, quantize() and grid() in {inferable}"
     steps = [
         "review the changes: git status && git diff"
         if inside_git

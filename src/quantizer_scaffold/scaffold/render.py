@@ -20,11 +20,15 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING
 
 from .. import __version__
 from .errors import ScaffoldError, UsageError
 from .naming import MethodName, Target
 from .project import Project
+
+if TYPE_CHECKING:  # parameters.py loads the runtime's framework-free core: only scaffold needs it
+    from .parameters import DeclaredParameter
 
 PACKAGE_DIR = "package"
 TESTS_DIR = "tests"
@@ -36,6 +40,11 @@ TEMPLATE_VARIABLES = {
     "target_word": "Weights or Activations (in class and module names)",
     "qi_target": "the qi.QuantizationTarget member: Weights or Activation",
     "quantization_methods": "comma-separated grids: symmetric,power_of_two,uniform",
+    "parameters": "the declared parameters (--param): 'declared', a list of {name, kind "
+    "(fixed|learned), initial (a statistic name or a number as Python source), per_channel, "
+    "methods (the grids it applies to; empty: all)}, and 'roles', one {method, <grid value>: "
+    "parameter name or None} per grid (which parameter plays threshold / range_min / "
+    "range_max in the first math)",
     "package": "the project's import package (where generated code goes)",
     "runtime": "the package generated code imports the runtime from (quantizer_scaffold)",
     "backend": "the back end the dispatcher serves (keras: Keras 2, tf_keras)",
@@ -103,9 +112,12 @@ def context(
     name: MethodName,
     target: Target,
     methods: Sequence[str],
+    parameters: Sequence[DeclaredParameter],
     backend: str = "keras",
 ) -> dict[str, object]:
     """The template variables (see ``TEMPLATE_VARIABLES``); every name comes from ``name``."""
+    from .parameters import roles
+
     config = project.config
     layout = config.backend(backend)
     package_dir = f"{layout.quantizers_dir}/{name.package}"
@@ -117,6 +129,10 @@ def context(
         "target_word": target.word,
         "qi_target": target.qi_name,
         "quantization_methods": ",".join(methods),
+        "parameters": {
+            "declared": [p.to_context() for p in parameters],
+            "roles": roles(parameters, methods),
+        },
         "package": config.package,
         "runtime": config.runtime,
         "backend": backend,
@@ -185,11 +201,12 @@ def render(
     name: MethodName,
     target: Target,
     methods: Sequence[str],
+    parameters: Sequence[DeclaredParameter],
     backend: str = "keras",
 ) -> Rendering:
     """The files of one run, at their places in the project."""
     config = project.config
-    variables = context(project, name, target, methods, backend)
+    variables = context(project, name, target, methods, parameters, backend)
     package_dir = f"{config.backend(backend).quantizers_dir}/{name.package}"
     files: dict[str, str] = {}
     for staged, text in render_files(variables, project_template_dir(project, backend)).items():

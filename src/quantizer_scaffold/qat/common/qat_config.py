@@ -18,6 +18,8 @@ class TrainingMethod(Enum):
 
     STE = 0
     LSQ = 1
+    PACT = 2
+    DoReFa = 3
 
 
 @dataclass

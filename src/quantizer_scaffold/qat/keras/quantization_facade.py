@@ -6,9 +6,11 @@ whose initial parameters come from data: weight thresholds (or ranges) from the 
 activation thresholds, signedness and ranges from the outputs over the representative
 dataset. With activations quantized, each float model input passes through an activation
 quantizer first (``quant_<input>``, an ``Identity`` layer wrapped, as tfmot's ``QuantizeLayer``
-does), so an int8 model starts from a known grid. Layers it does not quantize are left as they
-are and listed in ``model.qat_report`` (and in a log warning when they hold weights).
-``qat_finalize`` replaces every trainable
+does), so an int8 model starts from a known grid. Once the clone holds the float weights, the
+calibration step runs each trainable quantizer's ``calibrate`` hook (weights quantizers on
+their weight, activation quantizers that override ``calibrate`` on the layer's representative
+outputs). Layers it does not quantize are left as they are and listed in ``model.qat_report``
+(and in a log warning when they hold weights). ``qat_finalize`` replaces every trainable
 quantizer with its ``convert2inferable()``; the result predicts exactly what the QAT model
 predicts in inference mode and reloads with ``load_quantized_model``.
 """
@@ -100,21 +102,23 @@ def qat_init(
     if weights_method is None and activation_method is None:
         raise ValueError("nothing to quantize: weights_method and activation_method are both None")
     if weights_method is not None:
-        make_weights_quantizer = _quantizer_factory(
+        make_weights_quantizer, _ = _quantizer_factory(
             qat_config.weight_training_method,
             weights_method,
             qi.QuantizationTarget.Weights,
             qat_config.weight_quantizer_params_override,
             "weight_quantizer_params_override",
         )
+    calibrates_activations = False
     if activation_method is not None:
-        make_activation_quantizer = _quantizer_factory(
+        make_activation_quantizer, activation_class = _quantizer_factory(
             qat_config.activation_training_method,
             activation_method,
             qi.QuantizationTarget.Activation,
             qat_config.activation_quantizer_params_override,
             "activation_quantizer_params_override",
         )
+        calibrates_activations = activation_class.has_calibration()
     if activation_method is not None and representative_dataset is None:
         raise ValueError(
             "activation quantization needs data to set its thresholds: pass "
@@ -134,10 +138,10 @@ def qat_init(
             quantized_inputs=tuple(inputs),
             skipped={**not_float, **report.skipped},
         )
-    statistics = (
-        _output_statistics(model, plan, inputs, representative_dataset)
+    statistics, outputs = (
+        _output_statistics(model, plan, inputs, representative_dataset, keep=calibrates_activations)
         if activation_method is not None
-        else {}
+        else ({}, {})
     )
 
     # each float input gets an Identity layer, wrapped with its quantizer like any other layer
@@ -174,6 +178,12 @@ def qat_init(
 
     source = _with_input_identities(model, identities) if identities else model
     qat_model = _clone(source, wrap)
+    # the calibration step: the clone now holds the float weights (an input quantizer's
+    # Identity layer is named after its input, whose values are kept under the input's name)
+    for layer in qat_model.layers:
+        if isinstance(layer, qi.KerasQuantizationWrapper):
+            name = identities.get(layer.layer.name, layer.layer.name)
+            layer.calibrate([outputs.get(name)])
     _log_report(report, model)
     qat_model.qat_report = report
     return qat_model
@@ -222,7 +232,7 @@ def _quantizer_factory(
     target: qi.QuantizationTarget,
     override: dict[str, Any] | None,
     override_name: str,
-) -> Callable[[Any], qi.BaseTrainableQuantizer]:
+) -> tuple[Callable[[Any], qi.BaseTrainableQuantizer], type]:
     """Resolve the quantizer class (and check the override) before touching the model."""
     quantizer_class = get_trainable_quantizer_class(training_method, method, target)
     override = dict(override or {})
@@ -234,7 +244,7 @@ def _quantizer_factory(
             f"{override_name} has {unknown}, which {quantizer_class.__name__}() does not take "
             f"(it takes: {', '.join(parameters)})"
         )
-    return lambda config: quantizer_class(config, **override)
+    return (lambda config: quantizer_class(config, **override)), quantizer_class
 
 
 def _plan(model: keras.Model) -> tuple[dict[str, dict[str, int]], QATReport]:
@@ -403,9 +413,14 @@ def _output_statistics(
     plan: dict[str, dict[str, int]],
     inputs: Iterable[str],
     representative_dataset: RepresentativeDataset,
-) -> dict[str, tuple[float, float]]:
+    keep: bool = False,
+) -> tuple[dict[str, tuple[float, float]], dict[str, np.ndarray]]:
     """(min, max) of each planned layer's output and of each named model input, over every
-    representative batch."""
+    representative batch.
+
+    With ``keep``, also every output itself, the batches (and the calls of a shared layer)
+    concatenated on axis 0, for activation quantizers that calibrate from values.
+    """
     names: list[str] = []
     outputs = []
     for name in plan:
@@ -419,6 +434,7 @@ def _output_statistics(
     probe = keras.Model(model.inputs, outputs)
     low = {name: np.inf for name in names}
     high = {name: -np.inf for name in names}
+    kept: dict[str, list[np.ndarray]] = {name: [] for name in names} if keep else {}
     seen = 0
     for batch in input_batches(representative_dataset, len(model.inputs)):
         values = probe.predict_on_batch(batch)
@@ -427,6 +443,8 @@ def _output_statistics(
         for name, value in zip(names, values, strict=True):
             low[name] = min(low[name], float(np.min(value)))
             high[name] = max(high[name], float(np.max(value)))
+            if keep:
+                kept[name].append(np.asarray(value))
         seen += 1
     if not seen:
         raise ValueError("representative_dataset() yielded no batch: it must yield input batches")
@@ -437,7 +455,16 @@ def _output_statistics(
                 f"{what} is not finite on the representative data "
                 f"(min {low[name]}, max {high[name]}): check the inputs and the float model"
             )
-    return {name: (low[name], high[name]) for name in low}
+    return {name: (low[name], high[name]) for name in low}, {
+        name: _concatenate(values) for name, values in kept.items()
+    }
+
+
+def _concatenate(values: list[np.ndarray]) -> np.ndarray:
+    """Arrays on axis 0; flattened first when a shared layer's calls differ in shape."""
+    if len({v.shape[1:] for v in values}) == 1:
+        return np.concatenate(values, axis=0)
+    return np.concatenate([v.reshape(-1) for v in values])
 
 
 def _layer_outputs(model: keras.Model, layer: keras.layers.Layer) -> list[Any]:

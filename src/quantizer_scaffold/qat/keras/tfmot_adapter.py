@@ -1,11 +1,13 @@
 """Any ``BaseKerasTrainableQuantizer`` inside tfmot's own QAT flow.
 
-``TfmotQuantizer`` gives a trainable quantizer tfmot's ``Quantizer`` shape (``build`` creates
-its variables on tfmot's ``QuantizeWrapper``; ``__call__`` takes ``training`` and
-``weights``). ``TfmotQuantizeConfig`` is a ready ``QuantizeConfig`` that applies such
-quantizers to named weights and to the layer output, for ``quantize_annotate_layer`` /
-``quantize_apply``. Both are registered, so models save and reload inside tfmot's
-``quantize_scope()`` (or with ``load_quantized_model``).
+``TfmotQuantizer`` gives a trainable quantizer tfmot's ``Quantizer`` shape (``build`` claims
+the quantizer and creates its declared variables on tfmot's ``QuantizeWrapper``; ``__call__``
+takes ``training`` and ``weights`` and calls ``quantizer(inputs, training)``, which reads the
+same variables). tfmot's flow has no calibration step: parameters start from their initial
+values (the config's calibrated statistics or constants). ``TfmotQuantizeConfig`` is a ready
+``QuantizeConfig`` that applies such quantizers to named weights and to the layer output, for
+``quantize_annotate_layer`` / ``quantize_apply``. Both are registered, so models save and
+reload inside tfmot's ``quantize_scope()`` (or with ``load_quantized_model``).
 """
 
 from __future__ import annotations
@@ -43,20 +45,18 @@ class TfmotQuantizer(tfmot.quantization.keras.quantizers.Quantizer):
 
     def __init__(self, quantizer: QuantizerSpec) -> None:
         self.quantizer = _trainable(quantizer, "TfmotQuantizer(quantizer)")
-        self._passes_training = type(self.quantizer).accepts_training_argument()
 
     def build(
         self, tensor_shape: tf.TensorShape, name: str, layer: keras.layers.Layer
     ) -> dict[str, tf.Variable]:
+        self.quantizer.claim(f"{layer.name}.{name}")
         return self.quantizer.initialize_quantization(tensor_shape, name, layer)
 
     def __call__(
         self, inputs: tf.Tensor, training: Any, weights: dict[str, tf.Variable], **kwargs: Any
     ) -> tf.Tensor:
         # the quantizer reads the variables it created in build; ``weights`` holds the same ones
-        if self._passes_training:
-            return self.quantizer(inputs, training)
-        return self.quantizer(inputs)
+        return self.quantizer(inputs, False if training is None else training)
 
     def get_config(self) -> dict[str, Any]:
         return {"quantizer": serialize_quantizer(self.quantizer, "TfmotQuantizer")}

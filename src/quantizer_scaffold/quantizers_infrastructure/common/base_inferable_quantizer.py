@@ -1,5 +1,16 @@
 """The framework-free contract of an inferable quantizer: fixed parameters, no training.
 
+An inferable quantizer is a pure function of its input with constant parameters:
+
+- its constructor takes plain values (the declared parameters as lists of floats, one per
+  channel or one) and validates them; ``get_config()`` returns exactly those arguments as
+  JSON-safe values (names, never enum numbers) and ``from_config(get_config())`` rebuilds it;
+- ``__call__(inputs)`` returns the quantized tensor (no ``training``: it never learns);
+- ``parameter_spec`` declares its parameters (see ``parameters.py``; empty when it has none);
+- ``grid()`` describes the values it outputs as a ``UniformGrid`` (scale, zero point, integer
+  range, channel axis), or returns None when they are not a uniform grid. Exporters and the
+  contract tests read it; an integer export needs ``grid().fits_integers(8)``.
+
 ``mark_quantizer`` records which target and methods an inferable class implements, and
 ``get_inferable_quantizer_class`` finds the one class for a (target, method) pair. The
 ``identifier`` keeps families apart: the built-in classes are ``"built-in"``, a scaffolded
@@ -13,6 +24,8 @@ from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 from .constants import QuantizationMethod, QuantizationTarget
+from .grid import UniformGrid
+from .parameters import ParameterSpec
 
 _INFERABLE_CLASSES: list[type] = []
 
@@ -27,6 +40,7 @@ class BaseInferableQuantizer(abc.ABC):
     quantization_target: QuantizationTarget
     quantization_methods: tuple[QuantizationMethod, ...] = ()
     identifier: str = BUILT_IN
+    parameter_spec: ParameterSpec = ParameterSpec()
 
     @abc.abstractmethod
     def __call__(self, inputs: Any) -> Any:
@@ -35,6 +49,10 @@ class BaseInferableQuantizer(abc.ABC):
     @abc.abstractmethod
     def get_config(self) -> dict[str, Any]:
         """Constructor keyword arguments as plain lists, floats, ints and bools."""
+
+    def grid(self) -> UniformGrid | None:
+        """The values this quantizer outputs, or None when they are not a uniform grid."""
+        return None
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> BaseInferableQuantizer:

@@ -2,6 +2,8 @@
 
 Parameters are validated once, at construction, and kept as plain lists, floats, ints and
 bools, so ``get_config`` is JSON-safe and ``from_config(get_config())`` is the same quantizer.
+Each declares its parameters (``parameter_spec``) and describes its output values
+(``grid()``): all six grids are integer grids with a zero point that int8 tensors can hold.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ from ..common.base_inferable_quantizer import (
     mark_quantizer,
 )
 from ..common.constants import QuantizationMethod, QuantizationTarget
+from ..common.grid import UniformGrid
+from ..common.parameters import ParameterSpec, QuantizerParameter
 from .base_keras_inferable_quantizer import BaseKerasInferableQuantizer
 from .compat import tf
 from .quantizer_utils import channel_broadcast, symmetric_quantize, uniform_quantize
@@ -64,10 +68,18 @@ def _per_channel_values(
     return channel_broadcast(tf.constant(values, inputs.dtype), rank, channel_axis)
 
 
+THRESHOLD = ParameterSpec(QuantizerParameter("threshold"))
+RANGE = ParameterSpec(
+    QuantizerParameter("min_range", initial="range_min"),
+    QuantizerParameter("max_range", initial="range_max"),
+)
+
+
 class _ThresholdQuantizer(BaseKerasInferableQuantizer):
     """Shared validation of the symmetric and power-of-two quantizers."""
 
     power_of_two = False
+    parameter_spec = THRESHOLD
 
     def _thresholds(self, threshold: Any) -> list[float]:
         owner = type(self).__name__
@@ -106,6 +118,10 @@ class _WeightsThresholdQuantizer(_ThresholdQuantizer):
             threshold = self.threshold[0]
         return symmetric_quantize(inputs, threshold, self.num_bits, signed=True)
 
+    def grid(self) -> UniformGrid:
+        axis = self.channel_axis if self.per_channel else None
+        return UniformGrid.symmetric(self.threshold, self.num_bits, True, axis)
+
     def get_config(self) -> dict[str, Any]:
         return {
             "num_bits": self.num_bits,
@@ -141,6 +157,9 @@ class _ActivationThresholdQuantizer(_ThresholdQuantizer):
     def __call__(self, inputs: Any) -> tf.Tensor:
         return symmetric_quantize(inputs, self.threshold[0], self.num_bits, signed=self.signed)
 
+    def grid(self) -> UniformGrid:
+        return UniformGrid.symmetric(self.threshold, self.num_bits, self.signed)
+
     def get_config(self) -> dict[str, Any]:
         return {"num_bits": self.num_bits, "threshold": list(self.threshold), "signed": self.signed}
 
@@ -163,6 +182,8 @@ class ActivationPOTInferableQuantizer(_ActivationThresholdQuantizer):
 @mark_quantizer(QuantizationTarget.Weights, [QuantizationMethod.UNIFORM])
 class WeightsUniformInferableQuantizer(BaseKerasInferableQuantizer):
     """Uniform weights on [min_range, max_range] moved so that zero is on the grid."""
+
+    parameter_spec = RANGE
 
     def __init__(
         self,
@@ -190,6 +211,10 @@ class WeightsUniformInferableQuantizer(BaseKerasInferableQuantizer):
             low, high = self.min_range[0], self.max_range[0]
         return uniform_quantize(inputs, low, high, self.num_bits)
 
+    def grid(self) -> UniformGrid:
+        axis = self.channel_axis if self.per_channel else None
+        return UniformGrid.uniform(self.min_range, self.max_range, self.num_bits, axis)
+
     def get_config(self) -> dict[str, Any]:
         return {
             "num_bits": self.num_bits,
@@ -205,6 +230,8 @@ class WeightsUniformInferableQuantizer(BaseKerasInferableQuantizer):
 class ActivationUniformInferableQuantizer(BaseKerasInferableQuantizer):
     """Uniform activations on [min_range, max_range] moved so that zero is on the grid."""
 
+    parameter_spec = RANGE
+
     def __init__(self, num_bits: int, min_range: list[float], max_range: list[float]) -> None:
         owner = type(self).__name__
         self.num_bits = validation.num_bits(num_bits, f"{owner}: num_bits")
@@ -216,6 +243,9 @@ class ActivationUniformInferableQuantizer(BaseKerasInferableQuantizer):
 
     def __call__(self, inputs: Any) -> tf.Tensor:
         return uniform_quantize(inputs, self.min_range[0], self.max_range[0], self.num_bits)
+
+    def grid(self) -> UniformGrid:
+        return UniformGrid.uniform(self.min_range, self.max_range, self.num_bits)
 
     def get_config(self) -> dict[str, Any]:
         return {

@@ -5,10 +5,12 @@ The wrapper quantizes the named weights of the inner layer (``"kernel"``,
 activation quantizers to its output. Trainable quantizers create their variables on the
 wrapper at build time (``initialize_quantization(shape, name, layer=wrapper)``), so the
 variables are ordinary Keras weights: saved, restored, and mirrored under ``tf.distribute``.
+Each trainable quantizer serves one tensor: the wrapper claims it at build time, and a
+quantizer already serving another tensor is refused there.
 
-Whether a quantizer is trainable is decided by its class (``BaseTrainableQuantizer``), and
-whether it receives ``training`` by ``accepts_training_argument()``, both once at
-construction; the per-step ``call`` only runs the prepared plan.
+A trainable quantizer (a ``BaseTrainableQuantizer``, decided once by class) is called as
+``quantizer(tensor, training)``; an inferable one as ``quantizer(tensor)``. ``calibrate()``
+is the QAT flow's calibration step, run once the inner layer's float weights are in place.
 
 In inference, a ``Dense``, ``Conv1D`` or ``DepthwiseConv1D`` whose weight is quantized per
 channel (``channel_axis`` counted from the end) is computed in its TensorFlow Lite form
@@ -18,8 +20,10 @@ channel (``channel_axis`` counted from the end) is computed in its TensorFlow Li
 from __future__ import annotations
 
 import inspect
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
+
+import numpy as np
 
 from ..common.base_inferable_quantizer import BaseInferableQuantizer
 from ..common.base_trainable_quantizer import BaseTrainableQuantizer
@@ -30,11 +34,8 @@ from .tflite_forms import LayerForm, as_4d, takes_form_inputs, tflite_form
 Quantizer = BaseTrainableQuantizer | BaseInferableQuantizer
 
 
-def _wants_training(quantizer: Quantizer) -> bool:
-    return (
-        isinstance(quantizer, BaseTrainableQuantizer)
-        and type(quantizer).accepts_training_argument()
-    )
+def _trainable(quantizer: Quantizer) -> bool:
+    return isinstance(quantizer, BaseTrainableQuantizer)
 
 
 def per_channel_axis(quantizer: Quantizer) -> int | None:
@@ -97,16 +98,16 @@ class KerasQuantizationWrapper(keras.layers.Wrapper):
         activation_quantizers = list(activation_quantizers or [])
         for i, quantizer in enumerate(activation_quantizers):
             _check_quantizer(quantizer, f"{self.name}: activation_quantizers[{i}]")
-        # plain attributes, out of Keras' automatic tracking (quantizers hold no variables)
+        # plain attributes, out of Keras' automatic tracking (the variables are the wrapper's)
         object.__setattr__(self, "_weights_quantizers", weights_quantizers)
         object.__setattr__(self, "_activation_quantizers", activation_quantizers)
         object.__setattr__(
             self,
             "_weights_plan",
-            [(attr, q, _wants_training(q)) for attr, q in weights_quantizers.items()],
+            [(attr, q, _trainable(q)) for attr, q in weights_quantizers.items()],
         )
         object.__setattr__(
-            self, "_activation_plan", [(q, _wants_training(q)) for q in activation_quantizers]
+            self, "_activation_plan", [(q, _trainable(q)) for q in activation_quantizers]
         )
         object.__setattr__(
             self, "_layer_takes_training", "training" in inspect.signature(layer.call).parameters
@@ -143,6 +144,7 @@ class KerasQuantizationWrapper(keras.layers.Wrapper):
                     f"quantize (its weights: {available or 'none'})"
                 )
             if isinstance(quantizer, BaseTrainableQuantizer):
+                quantizer.claim(f"{self.name}.{attr}")
                 variables[attr] = quantizer.initialize_quantization(
                     weight.shape, f"{attr}_quantizer", self
                 )
@@ -150,9 +152,36 @@ class KerasQuantizationWrapper(keras.layers.Wrapper):
             output_shape = self.layer.compute_output_shape(input_shape)
             for i, quantizer in enumerate(self._activation_quantizers):
                 if isinstance(quantizer, BaseTrainableQuantizer):
+                    quantizer.claim(f"{self.name}.activation_{i}")
                     variables[f"activation_{i}"] = quantizer.initialize_quantization(
                         output_shape, f"activation_{i}_quantizer", self
                     )
+
+    def calibrate(
+        self, activation_values: Sequence[np.ndarray | None] | None = None
+    ) -> dict[str, dict[str, list[float]]]:
+        """The calibration step: each trainable quantizer's ``calibrate_parameters``.
+
+        Weights quantizers get the inner layer's current (float) weight values; activation
+        quantizer ``i`` gets ``activation_values[i]`` (the layer's outputs on representative
+        data), or is skipped when that is None or not given. Run it once the weights are in
+        place (``qat_init`` does); returns what each quantizer set, by weight or
+        ``activation_i``.
+        """
+        if not self.built:
+            raise RuntimeError(
+                f"{self.name}: calibrate() needs the built wrapper (call it on data first)"
+            )
+        values = list(activation_values or [])
+        assigned = {}
+        for attr, quantizer, trainable in self._weights_plan:
+            if trainable:
+                weight = keras.backend.get_value(getattr(self.layer, attr))
+                assigned[attr] = quantizer.calibrate_parameters(weight)
+        for i, (quantizer, trainable) in enumerate(self._activation_plan):
+            if trainable and i < len(values) and values[i] is not None:
+                assigned[f"activation_{i}"] = quantizer.calibrate_parameters(values[i])
+        return assigned
 
     def call(self, inputs: Any, training: Any = None, **kwargs: Any) -> Any:
         if training is None:
@@ -167,8 +196,8 @@ class KerasQuantizationWrapper(keras.layers.Wrapper):
             outputs = self._call_in_tflite_form(inputs, training)
         else:
             outputs = self._call_layer(inputs, training, **kwargs)
-        for quantizer, wants_training in self._activation_plan:
-            outputs = quantizer(outputs, training) if wants_training else quantizer(outputs)
+        for quantizer, trainable in self._activation_plan:
+            outputs = quantizer(outputs, training) if trainable else quantizer(outputs)
         return outputs
 
     def _call_layer(self, inputs: Any, training: Any, **kwargs: Any) -> Any:
@@ -176,10 +205,10 @@ class KerasQuantizationWrapper(keras.layers.Wrapper):
         layer = self.layer
         originals = []
         try:
-            for attr, quantizer, wants_training in self._weights_plan:
+            for attr, quantizer, trainable in self._weights_plan:
                 weight = getattr(layer, attr)
                 originals.append((attr, weight))
-                quantized = quantizer(weight, training) if wants_training else quantizer(weight)
+                quantized = quantizer(weight, training) if trainable else quantizer(weight)
                 # bypass Keras' attribute tracking: the variable stays the layer's weight
                 object.__setattr__(layer, attr, quantized)
             if self._layer_takes_training:
@@ -193,9 +222,9 @@ class KerasQuantizationWrapper(keras.layers.Wrapper):
     def _call_in_tflite_form(self, inputs: tf.Tensor, training: Any) -> tf.Tensor:
         """The inner layer's TFLite form, its weight quantized in the form's 4-D view."""
         attribute, form = self._tflite_form
-        ((_, quantizer, wants_training),) = self._weights_plan
+        ((_, quantizer, trainable),) = self._weights_plan
         view = as_4d(getattr(self.layer, attribute))
-        quantized = quantizer(view, training) if wants_training else quantizer(view)
+        quantized = quantizer(view, training) if trainable else quantizer(view)
         return form(self.layer, inputs, {attribute: quantized})
 
     def compute_output_shape(self, input_shape: Any) -> Any:

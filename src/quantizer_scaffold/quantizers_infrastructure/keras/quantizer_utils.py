@@ -43,9 +43,29 @@ def ste_round(x: Any) -> tf.Tensor:
     return tf.stop_gradient(round_half_up(x)) + (x - tf.stop_gradient(x))
 
 
+def straight_through(x: Any, forward: Any) -> tf.Tensor:
+    """``forward``'s value with the identity gradient to ``x`` (e.g. a rounded threshold)."""
+    x = tf.convert_to_tensor(x)
+    return x + tf.stop_gradient(tf.cast(forward, x.dtype) - x)
+
+
 def ste_clip(x: Any, low: Any, high: Any) -> tf.Tensor:
     """Clip forward; gradient 1 inside [low, high] and 0 outside."""
     return tf.clip_by_value(x, low, high)
+
+
+def by_training(training: Any, train: Any, infer: Any) -> tf.Tensor:
+    """``train()`` if ``training`` else ``infer()``: for a trainable quantizer's ``__call__``.
+
+    ``training`` is a Python bool or a boolean scalar tensor; a tensor whose value is known
+    while tracing picks the branch in Python, so only a truly dynamic flag becomes a ``tf.cond``.
+    """
+    if tf.is_tensor(training):
+        flag = tf.get_static_value(training)
+        if flag is None:
+            return tf.cond(tf.cast(training, tf.bool), train, infer)
+        training = bool(flag)
+    return train() if training else infer()
 
 
 def channel_broadcast(values: Any, rank: int, channel_axis: int) -> tf.Tensor:

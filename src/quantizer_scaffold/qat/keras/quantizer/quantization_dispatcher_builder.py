@@ -11,11 +11,17 @@ from enum import Enum
 from quantizer_scaffold import quantizers_infrastructure as qi
 from quantizer_scaffold.qat.common import dispatchers
 from quantizer_scaffold.qat.common.qat_config import TrainingMethod
+from quantizer_scaffold.qat.keras.quantizer.do_re_fa.weights_training_quantizer import (
+    DoReFaWeightsTrainingQuantizer,
+)
 from quantizer_scaffold.qat.keras.quantizer.lsq.activations_training_quantizer import (
     LSQActivationsTrainingQuantizer,
 )
 from quantizer_scaffold.qat.keras.quantizer.lsq.weights_training_quantizer import (
     LSQWeightsTrainingQuantizer,
+)
+from quantizer_scaffold.qat.keras.quantizer.pact.activations_training_quantizer import (
+    PACTActivationsTrainingQuantizer,
 )
 from quantizer_scaffold.qat.keras.quantizer.ste_rounding.symmetric_ste import (
     STEActivationQuantizer,
@@ -35,6 +41,9 @@ METHOD2WEIGHTQUANTIZER = {
     TrainingMethod.LSQ: {
         qi.QuantizationMethod.SYMMETRIC: LSQWeightsTrainingQuantizer,
     },
+    TrainingMethod.DoReFa: {
+        qi.QuantizationMethod.SYMMETRIC: DoReFaWeightsTrainingQuantizer,
+    },
 }
 
 METHOD2ACTQUANTIZER = {
@@ -45,6 +54,9 @@ METHOD2ACTQUANTIZER = {
     },
     TrainingMethod.LSQ: {
         qi.QuantizationMethod.SYMMETRIC: LSQActivationsTrainingQuantizer,
+    },
+    TrainingMethod.PACT: {
+        qi.QuantizationMethod.SYMMETRIC: PACTActivationsTrainingQuantizer,
     },
 }
 

@@ -1,24 +1,29 @@
 """LSQ: the inferable activation quantizer, deployed after training.
 
-LSQ's learned step size ``s`` is a threshold ``t = s * 2^(b - signed)`` on the symmetric grid,
-so ``quantize`` is the plain symmetric grid; the trainable quantizer calls it in inference too.
+``PARAMETERS`` declares LSQ's one parameter, the learned step size ``s``; on the symmetric grid
+it is the threshold ``t = s * 2^(b - signed)``, so ``quantize`` is the plain symmetric grid and
+the trainable quantizer calls it in inference too.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
-
 from quantizer_scaffold import quantizers_infrastructure as qi
+from quantizer_scaffold.quantizers_infrastructure.common import validation
 from quantizer_scaffold.quantizers_infrastructure.keras import quantizer_utils
 from quantizer_scaffold.quantizers_infrastructure.keras.compat import tf
+
+from .step_size import threshold_per_step
 
 IDENTIFIER = "LSQ"
 METHODS = [
     qi.QuantizationMethod.SYMMETRIC,
 ]
-PARAMETER_NAMES = {method: ("threshold",) for method in METHODS}
+PARAMETERS = qi.ParameterSpec(
+    # learned: starts from the calibrated threshold, s = t / 2^(b - signed)
+    qi.QuantizerParameter("step_size", qi.ParameterKind.LEARNED, initial="threshold"),
+)
 
 
 def quantize(
@@ -28,28 +33,22 @@ def quantize(
     parameters: dict[str, Any],
     signed: bool,
 ) -> tf.Tensor:
-    """Quantize ``inputs`` on the symmetric grid of ``threshold``, with a straight-through gradient.
+    """Quantize ``inputs`` on the symmetric grid of ``t = s * 2^(b - signed)``, STE gradient.
 
     The trainable quantizer (in inference) and the inferable quantizer both call this function,
-    so they are equal. ``parameters`` holds one value for each name in
-    ``PARAMETER_NAMES[method]``.
+    so they are equal. ``parameters`` holds one value for each name in ``PARAMETERS``.
     """
-
-    def along_channels(values: Any) -> tf.Tensor:
-        return tf.reshape(tf.cast(values, inputs.dtype), [])
-
-    threshold = along_channels(parameters["threshold"])
+    step = tf.reshape(tf.cast(parameters["step_size"], inputs.dtype), [])
+    threshold = step * threshold_per_step(num_bits, signed)
     return quantizer_utils.symmetric_quantize(inputs, threshold, num_bits, signed=signed)
 
 
-def _values(owner: str, name: str, values: Any) -> list[float]:
-    """``values`` as a non-empty list of finite floats (positive for a threshold)."""
-    items = np.asarray(values, dtype=np.float64).reshape(-1).tolist()
-    if not items or not all(np.isfinite(items)):
-        raise ValueError(f"{owner}: {name} must be finite numbers, got {values!r}")
-    if name == "threshold" and min(items) <= 0:
-        raise ValueError(f"{owner}: threshold must be positive, got {values!r}")
-    return items
+def grid(
+    method: qi.QuantizationMethod, num_bits: int, parameters: dict[str, list[float]], signed: bool
+) -> qi.UniformGrid:
+    """The values ``quantize`` outputs with these parameter values: s * q, q in [-Qn, Qp]."""
+    threshold = parameters["step_size"][0] * threshold_per_step(num_bits, signed)
+    return qi.UniformGrid.symmetric(threshold, num_bits, signed)
 
 
 @qi.register_quantizer
@@ -57,47 +56,42 @@ def _values(owner: str, name: str, values: Any) -> list[float]:
 class LSQActivationsInferableQuantizer(qi.BaseKerasInferableQuantizer):
     """Quantizes activation with the fixed parameters that its trainable quantizer learned."""
 
+    parameter_spec = PARAMETERS
+
     def __init__(
         self,
         quantization_method: str,
         num_bits: int,
-        threshold: list[float] | None = None,
         signed: bool = True,
+        **parameters: list[float],
     ) -> None:
+        """``parameters``: each name of ``PARAMETERS`` with one value."""
         owner = type(self).__name__
         self.method = qi.QuantizationMethod(quantization_method)
         if self.method not in METHODS:
             supported = [m.value for m in METHODS]
             raise ValueError(f"{owner} implements {supported}, not {self.method.value}")
-        if isinstance(num_bits, bool) or not isinstance(num_bits, int) or not 1 <= num_bits <= 16:
-            raise ValueError(f"{owner}: num_bits must be an int in 1..16, got {num_bits!r}")
-        self.num_bits = num_bits
-        given = {
-            "threshold": threshold,
-        }
-        self.parameters = {
-            name: _values(owner, name, given[name]) for name in PARAMETER_NAMES[self.method]
-        }
-        if any(len(values) != 1 for values in self.parameters.values()):
-            raise ValueError(f"{owner}: activations take one value per parameter, got {given}")
-        if not isinstance(signed, bool):
-            raise ValueError(f"{owner}: signed must be True or False, got {signed!r}")
-        self.signed = signed
+        self.num_bits = validation.num_bits(num_bits, f"{owner}: num_bits")
+        self.signed = validation.boolean(signed, f"{owner}: signed")
+        self.parameters = PARAMETERS.for_method(self.method).check_values(
+            parameters, owner, per_channel=False
+        )
+        try:
+            self.grid()
+        except ValueError as error:
+            raise ValueError(f"{owner}: these parameters give no grid: {error}") from None
 
     def __call__(self, inputs: Any) -> tf.Tensor:
         inputs = tf.convert_to_tensor(inputs)
-        return quantize(
-            inputs,
-            self.method,
-            self.num_bits,
-            self.parameters,
-            self.signed,
-        )
+        return quantize(inputs, self.method, self.num_bits, self.parameters, self.signed)
+
+    def grid(self) -> qi.UniformGrid:
+        return grid(self.method, self.num_bits, self.parameters, self.signed)
 
     def get_config(self) -> dict[str, Any]:
         return {
             "quantization_method": self.method.value,
             "num_bits": self.num_bits,
-            **{name: list(values) for name, values in self.parameters.items()},
             "signed": self.signed,
+            **{name: list(values) for name, values in self.parameters.items()},
         }

@@ -88,25 +88,3 @@ def lsq_quantize(
         return quantized, gradient
 
     return quantize(x, step)
-
-
-def add_step_size(layer: Any, name: str, values: np.ndarray) -> tf.Variable:
-    """The trainable step size as a weight of ``layer`` (saved, and mirrored by tf.distribute)."""
-    values = np.asarray(values, dtype=np.float32)
-    return layer.add_weight(
-        name=name,
-        shape=values.shape,
-        dtype=tf.float32,
-        initializer=tf.constant_initializer(values),
-        trainable=True,
-    )
-
-
-def run_by_training_flag(training: Any, train: Any, infer: Any) -> tf.Tensor:
-    """``train()`` or ``infer()`` by ``training``: chosen in Python when it is known statically."""
-    if tf.is_tensor(training):
-        flag = tf.get_static_value(training)
-        if flag is None:
-            return tf.cond(tf.cast(training, tf.bool), train, infer)
-        training = flag
-    return train() if training else infer()

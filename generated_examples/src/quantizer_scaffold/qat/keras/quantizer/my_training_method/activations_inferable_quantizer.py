@@ -1,6 +1,9 @@
 """MyTrainingMethod: the inferable activation quantizer, deployed after training.
 
-``quantize`` is the math that training and inference share; edit it to change the grid.
+``PARAMETERS`` declares the quantizer's parameters, the one place to add, remove or change
+one: the trainable quantizer creates them as variables, this quantizer takes them as
+arguments, and the contract tests check both. ``quantize`` is the math that training (in
+inference mode) and deployment share; ``grid`` describes the values it outputs.
 """
 
 from __future__ import annotations
@@ -16,7 +19,10 @@ IDENTIFIER = "MyTrainingMethod"
 METHODS = [
     qi.QuantizationMethod.SYMMETRIC,
 ]
-PARAMETER_NAMES = {method: ("threshold",) for method in METHODS}
+PARAMETERS = qi.ParameterSpec(
+    # fixed (not trained), from the calibrated threshold (max |x|)
+    qi.QuantizerParameter("threshold", qi.ParameterKind.FIXED, initial="threshold"),
+)
 
 
 def quantize(
@@ -28,9 +34,10 @@ def quantize(
 ) -> tf.Tensor:
     """Quantize ``inputs`` on the grid of ``method``, with a straight-through gradient.
 
-    Your training method's grid goes here: the trainable and the inferable quantizer both call
-    this function, so they stay equal in inference. ``parameters`` holds one value
-    for each name in ``PARAMETER_NAMES[method]``.
+    Your training method's grid goes here: the trainable quantizer (in inference) and the
+    inferable quantizer both call this function, so they stay equal. ``parameters`` holds the
+    value of each name in ``PARAMETERS``: variables while training, lists of floats once
+    deployed.
     """
 
     def along_channels(values: Any) -> tf.Tensor:
@@ -40,46 +47,58 @@ def quantize(
     return quantizer_utils.symmetric_quantize(inputs, threshold, num_bits, signed=signed)
 
 
+def grid(
+    method: qi.QuantizationMethod,
+    num_bits: int,
+    parameters: dict[str, list[float]],
+    signed: bool,
+) -> qi.UniformGrid:
+    """The values ``quantize`` outputs with these parameter values (lists of floats)."""
+    threshold = parameters["threshold"]
+    return qi.UniformGrid.symmetric(threshold, num_bits, signed)
+
+
 @qi.register_quantizer
 @qi.mark_quantizer(qi.QuantizationTarget.Activation, METHODS, identifier=IDENTIFIER)
 class MyTrainingMethodActivationsInferableQuantizer(qi.BaseKerasInferableQuantizer):
-    """Quantizes activation with the fixed parameters that its trainable quantizer learned."""
+    """Quantizes activation with the parameter values its trainable quantizer ended with."""
+
+    parameter_spec = PARAMETERS
 
     def __init__(
         self,
         quantization_method: str,
         num_bits: int,
-        threshold: list[float] | None = None,
         signed: bool = True,
+        **parameters: list[float],
     ) -> None:
+        """``parameters``: each name of ``PARAMETERS``, with one value."""
         owner = type(self).__name__
         self.method = qi.QuantizationMethod(quantization_method)
         if self.method not in METHODS:
             supported = [m.value for m in METHODS]
             raise ValueError(f"{owner} implements {supported}, not {self.method.value}")
         self.num_bits = validation.num_bits(num_bits, f"{owner}: num_bits")
-        given = {
-            "threshold": threshold,
-        }
-        self.parameters = validation.grid_parameters(self.method, given, owner)
-        if any(len(values) != 1 for values in self.parameters.values()):
-            raise ValueError(f"{owner}: activations take one value per parameter, got {given}")
         self.signed = validation.boolean(signed, f"{owner}: signed")
+        self.parameters = PARAMETERS.for_method(self.method).check_values(
+            parameters, owner, per_channel=False
+        )
+        try:
+            self.grid()
+        except ValueError as error:
+            raise ValueError(f"{owner}: these parameters give no grid: {error}") from None
 
     def __call__(self, inputs: Any) -> tf.Tensor:
         inputs = tf.convert_to_tensor(inputs)
-        return quantize(
-            inputs,
-            self.method,
-            self.num_bits,
-            self.parameters,
-            self.signed,
-        )
+        return quantize(inputs, self.method, self.num_bits, self.parameters, self.signed)
+
+    def grid(self) -> qi.UniformGrid:
+        return grid(self.method, self.num_bits, self.parameters, self.signed)
 
     def get_config(self) -> dict[str, Any]:
         return {
             "quantization_method": self.method.value,
             "num_bits": self.num_bits,
-            **{name: list(values) for name, values in self.parameters.items()},
             "signed": self.signed,
+            **{name: list(values) for name, values in self.parameters.items()},
         }

@@ -1,6 +1,9 @@
 """MyTrainingMethod: the inferable weights quantizer, deployed after training.
 
-``quantize`` is the math that training and inference share; edit it to change the grid.
+``PARAMETERS`` declares the quantizer's parameters, the one place to add, remove or change
+one: the trainable quantizer creates them as variables, this quantizer takes them as
+arguments, and the contract tests check both. ``quantize`` is the math that training (in
+inference mode) and deployment share; ``grid`` describes the values it outputs.
 """
 
 from __future__ import annotations
@@ -16,7 +19,10 @@ IDENTIFIER = "MyTrainingMethod"
 METHODS = [
     qi.QuantizationMethod.SYMMETRIC,
 ]
-PARAMETER_NAMES = {method: ("threshold",) for method in METHODS}
+PARAMETERS = qi.ParameterSpec(
+    # fixed (not trained), one per output channel, from the calibrated threshold (max |x|)
+    qi.QuantizerParameter("threshold", qi.ParameterKind.FIXED, initial="threshold"),
+)
 
 
 def quantize(
@@ -28,9 +34,10 @@ def quantize(
 ) -> tf.Tensor:
     """Quantize ``inputs`` on the grid of ``method``, with a straight-through gradient.
 
-    Your training method's grid goes here: the trainable and the inferable quantizer both call
-    this function, so they stay equal in inference. ``parameters`` holds one value per channel
-    for each name in ``PARAMETER_NAMES[method]``.
+    Your training method's grid goes here: the trainable quantizer (in inference) and the
+    inferable quantizer both call this function, so they stay equal. ``parameters`` holds the
+    value(s) of each name in ``PARAMETERS`` (one per channel when per channel): variables
+    while training, lists of floats once deployed.
     """
     rank = inputs.shape.rank
 
@@ -44,47 +51,58 @@ def quantize(
     return quantizer_utils.symmetric_quantize(inputs, threshold, num_bits, signed=True)
 
 
+def grid(
+    method: qi.QuantizationMethod,
+    num_bits: int,
+    parameters: dict[str, list[float]],
+    channel_axis: int | None,
+) -> qi.UniformGrid:
+    """The values ``quantize`` outputs with these parameter values (lists of floats)."""
+    threshold = parameters["threshold"]
+    return qi.UniformGrid.symmetric(threshold, num_bits, True, channel_axis)
+
+
 @qi.register_quantizer
 @qi.mark_quantizer(qi.QuantizationTarget.Weights, METHODS, identifier=IDENTIFIER)
 class MyTrainingMethodWeightsInferableQuantizer(qi.BaseKerasInferableQuantizer):
-    """Quantizes weights with the fixed parameters that its trainable quantizer learned."""
+    """Quantizes weights with the parameter values its trainable quantizer ended with."""
+
+    parameter_spec = PARAMETERS
 
     def __init__(
         self,
         quantization_method: str,
         num_bits: int,
-        threshold: list[float] | None = None,
         channel_axis: int | None = None,
+        **parameters: list[float],
     ) -> None:
+        """``parameters``: each name of ``PARAMETERS``, one value per channel (or one)."""
         owner = type(self).__name__
         self.method = qi.QuantizationMethod(quantization_method)
         if self.method not in METHODS:
             supported = [m.value for m in METHODS]
             raise ValueError(f"{owner} implements {supported}, not {self.method.value}")
         self.num_bits = validation.num_bits(num_bits, f"{owner}: num_bits")
-        given = {
-            "threshold": threshold,
-        }
-        self.parameters = validation.grid_parameters(self.method, given, owner)
         self.channel_axis = validation.channel_axis(channel_axis, f"{owner}: channel_axis")
-        count = len(next(iter(self.parameters.values())))
-        if self.channel_axis is None and count != 1:
-            raise ValueError(f"{owner}: {count} values need a channel_axis (one per channel)")
+        self.parameters = PARAMETERS.for_method(self.method).check_values(
+            parameters, owner, per_channel=self.channel_axis is not None
+        )
+        try:
+            self.grid()
+        except ValueError as error:
+            raise ValueError(f"{owner}: these parameters give no grid: {error}") from None
 
     def __call__(self, inputs: Any) -> tf.Tensor:
         inputs = tf.convert_to_tensor(inputs)
-        return quantize(
-            inputs,
-            self.method,
-            self.num_bits,
-            self.parameters,
-            self.channel_axis,
-        )
+        return quantize(inputs, self.method, self.num_bits, self.parameters, self.channel_axis)
+
+    def grid(self) -> qi.UniformGrid:
+        return grid(self.method, self.num_bits, self.parameters, self.channel_axis)
 
     def get_config(self) -> dict[str, Any]:
         return {
             "quantization_method": self.method.value,
             "num_bits": self.num_bits,
-            **{name: list(values) for name, values in self.parameters.items()},
             "channel_axis": self.channel_axis,
+            **{name: list(values) for name, values in self.parameters.items()},
         }

@@ -1,0 +1,1 @@
+"""DoReFa: a training method scaffolded by scaffold-quantizer."""

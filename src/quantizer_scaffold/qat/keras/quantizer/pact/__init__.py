@@ -1,0 +1,1 @@
+"""PACT: a training method scaffolded by scaffold-quantizer."""
