@@ -128,14 +128,14 @@ def main(argv: list[str] | None = None) -> dict:
     args = parser.parse_args(argv)
     methods = {"STE": TrainingMethod.STE, "LSQ": getattr(TrainingMethod, "LSQ", None)}
     rows = {
-        f"QAT {name} {w}/{a}": (method, (w, a))
+        f"QAT {name} {w}/{a}": ((method, method), (w, a))
         for w, a in ((8, 8), (4, 8))
         for name, method in methods.items()
         if method is not None
     }
     if args.tiny:
         args.seeds, args.float_epochs, args.qat_epochs, args.repeats = 1, 1, 1, 50
-        rows = {"QAT STE 8/8": (TrainingMethod.STE, (8, 8))}
+        rows = {"QAT STE 8/8": ((TrainingMethod.STE, TrainingMethod.STE), (8, 8))}
     start = time.perf_counter()
     figures = run(args.seeds, args.float_epochs, args.qat_epochs, rows, args.repeats)
     table = format_table(figures)

@@ -351,8 +351,9 @@ def test_activation_quantizers_that_calibrate_get_the_representative_outputs(
     monkeypatch.setitem(table, TrainingMethod.STE, {M.SYMMETRIC: PercentileActivationQuantizer})
     PercentileActivationQuantizer.seen.clear()
     qat_model = qat_init(float_model, representative_dataset)
-    # every representative batch (4 of 16 images), concatenated on the batch axis
-    assert PercentileActivationQuantizer.seen == [(64, 6, 6, 4), (64, 3)]
+    # every representative batch (4 of 16 images), concatenated on the batch axis: the
+    # input quantizer's (the images), then the conv's and the dense layer's outputs
+    assert PercentileActivationQuantizer.seen == [(64, 8, 8, 1), (64, 6, 6, 4), (64, 3)]
     conv_outputs = float_model.get_layer("conv")(data[0]).numpy()
     threshold = qat_model.get_layer("quant_conv").activation_quantizers[0].parameters["threshold"]
     np.testing.assert_allclose(threshold.numpy(), np.percentile(conv_outputs, 90), rtol=1e-5)
