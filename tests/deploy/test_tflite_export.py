@@ -138,16 +138,17 @@ def assert_the_quantizers_grids(finalized: keras.Model, content: bytes) -> None:
     conv = finalized.get_layer("quant_conv2d")
     weights = conv.weights_quantizers["kernel"].get_config()
     kernel = quantized_tensor(it, "quant_conv2d", (4, 3, 3, 3))
-    expected = np.asarray(weights["threshold"]) / 2 ** (weights["num_bits"] - 1)
+    expected = weight_steps(weights)
     np.testing.assert_allclose(
         kernel["scales"], expected * np.ones(len(kernel["scales"])), rtol=1e-6
     )
     assert not np.any(kernel["zero_points"])
     activation = conv.activation_quantizers[0].get_config()
     output = quantized_tensor(it, "quant_conv2d", (1, 4, 4, 4))
-    if "threshold" in activation:  # ReLU output: unsigned [0, t), the zero point at -128
+    if "min_range" not in activation:  # ReLU output: unsigned [0, t), the zero point at -128
         assert activation["signed"] is False
-        np.testing.assert_allclose(output["scales"], [activation["threshold"][0] / 256], rtol=1e-6)
+        step = output_step(finalized, "quant_conv2d")
+        np.testing.assert_allclose(output["scales"], [step], rtol=1e-6)
         assert list(output["zero_points"]) == [-128]
     else:
         low, high = min(activation["min_range"][0], 0), max(activation["max_range"][0], 0)
@@ -155,8 +156,17 @@ def assert_the_quantizers_grids(finalized: keras.Model, content: bytes) -> None:
         assert list(output["zero_points"]) == [-128 + round(-low / output["scales"][0])]
 
 
+def weight_steps(config: dict) -> np.ndarray:
+    """A weights quantizer's steps: t / 2^(n-1), or LSQ's learned step sizes themselves."""
+    if "step_size" in config:
+        return np.asarray(config["step_size"])
+    return np.asarray(config["threshold"]) / 2 ** (config["num_bits"] - 1)
+
+
 def output_step(finalized: keras.Model, name: str) -> float:
     grid = finalized.get_layer(name).activation_quantizers[0].get_config()
+    if "step_size" in grid:
+        return grid["step_size"][0]
     if "threshold" in grid:
         return grid["threshold"][0] / 2 ** (grid["num_bits"] - int(grid["signed"]))
     low, high = min(grid["min_range"][0], 0), max(grid["max_range"][0], 0)
