@@ -42,6 +42,8 @@ SCRIPT = textwrap.dedent(
     report["wrapper"] = attempt("import quantizer_scaffold.quantizers_infrastructure.keras"
                                 ".quantization_wrapper")
     report["qat_init"] = attempt("from quantizer_scaffold.qat import qat_init")
+    report["export_tflite"] = attempt("from quantizer_scaffold import quantizers_infrastructure "
+                                      "as qi; qi.export_tflite")
     HIDDEN.clear()
     HIDDEN.add("tensorflow_model_optimization")
     report["only_tfmot"] = attempt("from quantizer_scaffold import quantizers_infrastructure "
@@ -64,6 +66,7 @@ def test_core_works_and_keras_names_raise_missing_dependency_error():
         ("trainable", "BaseKerasTrainableQuantizer"),
         ("wrapper", "The Keras runtime of quantizer_scaffold"),
         ("qat_init", "qat_init"),
+        ("export_tflite", "export_tflite"),
     ]:
         error = report[key]
         assert error["type"] == "MissingDependencyError" and error["import_error"], error

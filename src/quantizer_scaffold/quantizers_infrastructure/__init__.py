@@ -13,20 +13,23 @@ from .common import *  # noqa: F403
 from .common import __all__ as _common_all
 from .common.dependencies import MissingDependencyError, require_keras_runtime
 
-# public Keras name -> module (under .keras) that defines it
+# public name that needs TensorFlow -> module (under this package) that defines it
 _KERAS_EXPORTS = {
-    "BaseKerasTrainableQuantizer": "base_keras_trainable_quantizer",
-    "BaseKerasInferableQuantizer": "base_keras_inferable_quantizer",
-    "WeightsSymmetricInferableQuantizer": "inferable_quantizers",
-    "WeightsPOTInferableQuantizer": "inferable_quantizers",
-    "WeightsUniformInferableQuantizer": "inferable_quantizers",
-    "ActivationSymmetricInferableQuantizer": "inferable_quantizers",
-    "ActivationPOTInferableQuantizer": "inferable_quantizers",
-    "ActivationUniformInferableQuantizer": "inferable_quantizers",
-    "KerasQuantizationWrapper": "quantization_wrapper",
-    "load_quantized_model": "load_model",
-    "register_quantizer": "serialization",
-    "get_keras_inferable_quantizer_class": "inferable_quantizers",
+    "BaseKerasTrainableQuantizer": "keras.base_keras_trainable_quantizer",
+    "BaseKerasInferableQuantizer": "keras.base_keras_inferable_quantizer",
+    "WeightsSymmetricInferableQuantizer": "keras.inferable_quantizers",
+    "WeightsPOTInferableQuantizer": "keras.inferable_quantizers",
+    "WeightsUniformInferableQuantizer": "keras.inferable_quantizers",
+    "ActivationSymmetricInferableQuantizer": "keras.inferable_quantizers",
+    "ActivationPOTInferableQuantizer": "keras.inferable_quantizers",
+    "ActivationUniformInferableQuantizer": "keras.inferable_quantizers",
+    "KerasQuantizationWrapper": "keras.quantization_wrapper",
+    "load_quantized_model": "keras.load_model",
+    "register_quantizer": "keras.serialization",
+    "get_keras_inferable_quantizer_class": "keras.inferable_quantizers",
+    "export_tflite": "tflite_export",
+    "TFLiteExport": "tflite_export",
+    "TFLiteExportError": "tflite_export",
 }
 
 __all__ = [*_common_all, *_KERAS_EXPORTS]
@@ -40,7 +43,7 @@ def __getattr__(name: str) -> Any:
         require_keras_runtime(name)
     except MissingDependencyError as error:
         raise MissingDependencyError(str(error), name=name) from None
-    value = getattr(importlib.import_module(f"{__name__}.keras.{module}"), name)
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
     globals()[name] = value
     return value
 

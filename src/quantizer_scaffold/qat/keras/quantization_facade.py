@@ -4,21 +4,23 @@
 quantize in a ``KerasQuantizationWrapper`` whose quantizers come from the dispatcher and
 whose initial parameters come from data: weight thresholds (or ranges) from the kernel,
 activation thresholds, signedness and ranges from the outputs over the representative
-dataset. Once the clone holds the float weights, the calibration step runs each trainable
-quantizer's ``calibrate`` hook (weights quantizers on their weight, activation quantizers that
-override ``calibrate`` on the layer's representative outputs). Layers it does not quantize
-are left as they are and listed in ``model.qat_report`` (and in a log warning when they hold
-weights). ``qat_finalize`` replaces every trainable quantizer with its
-``convert2inferable()``; the result predicts exactly what the QAT model predicts in inference
-mode and reloads with ``load_quantized_model``.
+dataset. With activations quantized, each float model input passes through an activation
+quantizer first (``quant_<input>``, an ``Identity`` layer wrapped, as tfmot's ``QuantizeLayer``
+does), so an int8 model starts from a known grid. Once the clone holds the float weights, the
+calibration step runs each trainable quantizer's ``calibrate`` hook (weights quantizers on
+their weight, activation quantizers that override ``calibrate`` on the layer's representative
+outputs). Layers it does not quantize are left as they are and listed in ``model.qat_report``
+(and in a log warning when they hold weights). ``qat_finalize`` replaces every trainable
+quantizer with its ``convert2inferable()``; the result predicts exactly what the QAT model
+predicts in inference mode and reloads with ``load_quantized_model``.
 """
 
 from __future__ import annotations
 
 import inspect
 import logging
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -29,16 +31,20 @@ from quantizer_scaffold.qat.keras.quantizer.quantization_dispatcher_builder impo
     get_trainable_quantizer_class,
 )
 from quantizer_scaffold.quantizers_infrastructure.common.node_config import DEFAULT_MIN_THRESHOLD
+from quantizer_scaffold.quantizers_infrastructure.common.representative_dataset import (
+    RepresentativeDataset,
+    input_batches,
+)
 from quantizer_scaffold.quantizers_infrastructure.keras.compat import keras
 
 logger = logging.getLogger(__name__)
 
-Batch = Any
-RepresentativeDataset = Callable[[], Iterable[Batch]]
 LayerCopier = Callable[[keras.layers.Layer], keras.layers.Layer]
 
-# layer class -> {weight attribute: its output-channel axis}; matched by exact class, so a
-# user's subclass (which may change what the weight means) is reported, not guessed at.
+# layer class -> {weight attribute: its output-channel axis, counted from the end}; matched by
+# exact class, so a user's subclass (which may change what the weight means) is reported, not
+# guessed at. Axes from the end stay right when the kernel is viewed with leading unit axes
+# (the TFLite forms of quantization_wrapper).
 QUANTIZED_WEIGHTS: dict[type, dict[str, int]] = {
     keras.layers.Dense: {"kernel": -1},
     keras.layers.Conv1D: {"kernel": -1},
@@ -62,9 +68,12 @@ class QATReport:
     skipped: dict[str, str] = field(default_factory=dict)
     # the skipped layers a user most likely meant to quantize: they hold weights
     skipped_with_weights: tuple[str, ...] = ()
+    quantized_inputs: tuple[str, ...] = ()
 
     def __str__(self) -> str:
         lines = [f"quantized {len(self.quantized)} layer(s): {', '.join(self.quantized)}"]
+        if self.quantized_inputs:
+            lines.append(f"quantized input(s): {', '.join(self.quantized_inputs)}")
         lines += [f"left unquantized: {name} ({reason})" for name, reason in self.skipped.items()]
         return "\n".join(lines)
 
@@ -78,12 +87,15 @@ def qat_init(
     weights_method: qi.QuantizationMethod | None = qi.QuantizationMethod.SYMMETRIC,
     activation_method: qi.QuantizationMethod | None = qi.QuantizationMethod.SYMMETRIC,
     per_channel: bool = True,
+    quantize_inputs: bool = True,
 ) -> keras.Model:
     """A new, uncompiled model with every supported layer wrapped for quantization-aware training.
 
     ``representative_dataset`` is a callable returning an iterable of input batches (as TFLite's
     converter takes it); it is required unless ``activation_method`` is None. Pass
-    ``weights_method=None`` to quantize activations only. ``model`` itself is not changed.
+    ``weights_method=None`` to quantize activations only, ``quantize_inputs=False`` to leave the
+    model's float inputs unquantized (an int8 export then needs them quantized some other
+    way). ``model`` itself is not changed.
     """
     qat_config = qat_config or QATConfig()
     _check_model(model)
@@ -118,13 +130,32 @@ def qat_init(
     if not plan:
         supported = ", ".join(sorted(cls.__name__ for cls in QUANTIZED_WEIGHTS))
         raise ValueError(f"no layer of {model.name!r} can be quantized: qat_init wraps {supported}")
+    inputs: dict[str, str] = {}
+    if activation_method is not None and quantize_inputs:
+        inputs, not_float = _float_inputs(model)
+        report = replace(
+            report,
+            quantized_inputs=tuple(inputs),
+            skipped={**not_float, **report.skipped},
+        )
     statistics, outputs = (
-        _output_statistics(model, plan, representative_dataset, keep=calibrates_activations)
+        _output_statistics(model, plan, inputs, representative_dataset, keep=calibrates_activations)
         if activation_method is not None
         else ({}, {})
     )
 
+    # each float input gets an Identity layer, wrapped with its quantizer like any other layer
+    identities = {f"{name}_identity": name for name in inputs}
+
     def wrap(layer: keras.layers.Layer, copy_layer: LayerCopier) -> keras.layers.Layer:
+        if layer.name in identities:
+            name = identities[layer.name]
+            config = _activation_config(statistics[name], activation_method, activation_n_bits)
+            return qi.KerasQuantizationWrapper(
+                copy_layer(layer),
+                activation_quantizers=[make_activation_quantizer(config)],
+                name=inputs[name],
+            )
         if layer.name not in plan:
             return copy_layer(layer)
         weights_quantizers = {}
@@ -145,11 +176,14 @@ def qat_init(
             activation_quantizers=activation_quantizers,
         )
 
-    qat_model = _clone(model, wrap)
-    # the calibration step: the clone now holds the float weights
+    source = _with_input_identities(model, identities) if identities else model
+    qat_model = _clone(source, wrap)
+    # the calibration step: the clone now holds the float weights (an input quantizer's
+    # Identity layer is named after its input, whose values are kept under the input's name)
     for layer in qat_model.layers:
         if isinstance(layer, qi.KerasQuantizationWrapper):
-            layer.calibrate([outputs.get(layer.layer.name)])
+            name = identities.get(layer.layer.name, layer.layer.name)
+            layer.calibrate([outputs.get(name)])
     _log_report(report, model)
     qat_model.qat_report = report
     return qat_model
@@ -223,10 +257,7 @@ def _plan(model: keras.Model) -> tuple[dict[str, dict[str, int]], QATReport]:
             continue
         weights = QUANTIZED_WEIGHTS.get(type(layer))
         if weights is not None:
-            plan[layer.name] = {
-                attribute: axis % getattr(layer, attribute).shape.rank
-                for attribute, axis in weights.items()
-            }
+            plan[layer.name] = dict(weights)
         elif isinstance(layer, keras.Model):
             skipped[layer.name] = "nested model: its layers are not wrapped; build the model flat"
             with_weights.append(layer.name)
@@ -236,6 +267,65 @@ def _plan(model: keras.Model) -> tuple[dict[str, dict[str, int]], QATReport]:
         else:
             skipped[layer.name] = f"{type(layer).__name__} has no weights; output not quantized"
     return plan, QATReport(tuple(plan), skipped, tuple(with_weights))
+
+
+def _float_inputs(model: keras.Model) -> tuple[dict[str, str], dict[str, str]]:
+    """The model's float inputs (name -> its quantizer layer's name) and why others are not."""
+    quantized, skipped = {}, {}
+    for name, tensor in zip(model.input_names, model.inputs, strict=True):
+        if tensor.dtype.is_floating:
+            quantized[name] = f"quant_{name}"
+        else:
+            skipped[name] = f"{tensor.dtype.name} input: only float inputs are quantized"
+    return quantized, skipped
+
+
+def _with_input_identities(model: keras.Model, identities: dict[str, str]) -> keras.Model:
+    """A copy of ``model`` (same weights) with an ``Identity`` layer after each named input.
+
+    ``identities`` maps each new layer's name to its input's. The layers are spliced into the
+    model's config, between the input and the layers that read it.
+    """
+    config = model.get_config()
+    renamed = {name: identity for identity, name in identities.items()}
+    functional = not isinstance(model, keras.Sequential)
+    layers = []
+    for layer in config["layers"]:
+        if functional and layer["class_name"] != "InputLayer":
+            layer["inbound_nodes"] = _renamed_inputs(layer["inbound_nodes"], renamed)
+        layers.append(layer)
+        name = layer["config"].get("name", layer.get("name"))
+        if layer["class_name"] == "InputLayer" and name in renamed:
+            entry = keras.layers.serialize(keras.layers.Identity(name=renamed[name]))
+            if functional:
+                entry["name"] = renamed[name]
+                entry["inbound_nodes"] = [[[name, 0, 0, {}]]]
+            layers.append(entry)
+    config["layers"] = layers
+    if functional:
+        config["output_layers"] = _renamed_inputs(config["output_layers"], renamed)
+        copy = keras.Model.from_config(config)
+    else:
+        copy = keras.Sequential.from_config(config)
+    for layer in model.layers:
+        copy.get_layer(layer.name).set_weights(layer.get_weights())
+    return copy
+
+
+def _renamed_inputs(nodes: Any, names: dict[str, str]) -> Any:
+    """A functional config's ``[layer, node, tensor(, kwargs)]`` references, inputs renamed."""
+    if isinstance(nodes, list):
+        is_reference = (
+            len(nodes) in (3, 4)
+            and isinstance(nodes[0], str)
+            and all(isinstance(i, int) for i in nodes[1:3])
+        )
+        if is_reference and nodes[0] in names:
+            return [names[nodes[0]], *[_renamed_inputs(part, names) for part in nodes[1:]]]
+        return [_renamed_inputs(part, names) for part in nodes]
+    if isinstance(nodes, dict):
+        return {key: _renamed_inputs(value, names) for key, value in nodes.items()}
+    return nodes
 
 
 def _log_report(report: QATReport, model: keras.Model) -> None:
@@ -278,7 +368,8 @@ def _weights_config(
     per_channel: bool,
 ) -> qi.NodeWeightsQuantizationConfig:
     """Thresholds (or ranges) that cover the kernel: per output channel, or one for the tensor."""
-    reduce_axes = tuple(i for i in range(kernel.ndim) if i != axis) if per_channel else None
+    channel = axis % kernel.ndim
+    reduce_axes = tuple(i for i in range(kernel.ndim) if i != channel) if per_channel else None
     if qi.QuantizationMethod(method) is qi.QuantizationMethod.UNIFORM:
         low = np.min(kernel, axis=reduce_axes)
         high = np.max(kernel, axis=reduce_axes)
@@ -320,10 +411,12 @@ def _activation_config(
 def _output_statistics(
     model: keras.Model,
     plan: dict[str, dict[str, int]],
+    inputs: Iterable[str],
     representative_dataset: RepresentativeDataset,
     keep: bool = False,
 ) -> tuple[dict[str, tuple[float, float]], dict[str, np.ndarray]]:
-    """(min, max) of each planned layer's output over every representative batch.
+    """(min, max) of each planned layer's output and of each named model input, over every
+    representative batch.
 
     With ``keep``, also every output itself, the batches (and the calls of a shared layer)
     concatenated on axis 0, for activation quantizers that calibrate from values.
@@ -334,12 +427,16 @@ def _output_statistics(
         for output in _layer_outputs(model, model.get_layer(name)):
             names.append(name)
             outputs.append(output)
+    for name, tensor in zip(model.input_names, model.inputs, strict=True):
+        if name in inputs:
+            names.append(name)
+            outputs.append(tensor)
     probe = keras.Model(model.inputs, outputs)
-    low = {name: np.inf for name in plan}
-    high = {name: -np.inf for name in plan}
-    kept: dict[str, list[np.ndarray]] = {name: [] for name in plan} if keep else {}
+    low = {name: np.inf for name in names}
+    high = {name: -np.inf for name in names}
+    kept: dict[str, list[np.ndarray]] = {name: [] for name in names} if keep else {}
     seen = 0
-    for batch in _input_batches(representative_dataset, len(model.inputs)):
+    for batch in input_batches(representative_dataset, len(model.inputs)):
         values = probe.predict_on_batch(batch)
         if len(outputs) == 1:
             values = [values]
@@ -351,13 +448,14 @@ def _output_statistics(
         seen += 1
     if not seen:
         raise ValueError("representative_dataset() yielded no batch: it must yield input batches")
-    for name in plan:
+    for name in low:
         if not (np.isfinite(low[name]) and np.isfinite(high[name])):
+            what = f"input {name!r}" if name in inputs else f"the output of layer {name!r}"
             raise ValueError(
-                f"the output of layer {name!r} is not finite on the representative data "
+                f"{what} is not finite on the representative data "
                 f"(min {low[name]}, max {high[name]}): check the inputs and the float model"
             )
-    return {name: (low[name], high[name]) for name in plan}, {
+    return {name: (low[name], high[name]) for name in low}, {
         name: _concatenate(values) for name, values in kept.items()
     }
 
@@ -380,28 +478,3 @@ def _layer_outputs(model: keras.Model, layer: keras.layers.Layer) -> list[Any]:
     if own is not None:
         nodes = [i for i in nodes if f"{layer.name}_ib-{i}" in own]
     return [layer.get_output_at(i) for i in nodes]
-
-
-def _input_batches(representative_dataset: Any, n_inputs: int) -> Iterator[Batch]:
-    """Normalise TFLite-style batches (array, [array], [a, b], dict) to what the model takes."""
-    if not callable(representative_dataset):
-        raise TypeError(
-            "representative_dataset must be a callable returning an iterable of input batches, "
-            f"e.g. lambda: dataset.take(8); got {type(representative_dataset).__name__}"
-        )
-    for batch in representative_dataset():
-        if isinstance(batch, dict):
-            yield batch
-        elif isinstance(batch, (list, tuple)):
-            if len(batch) != n_inputs:
-                raise ValueError(
-                    f"a representative batch has {len(batch)} parts but the model has "
-                    f"{n_inputs} input(s): yield inputs only, without labels"
-                )
-            yield batch[0] if n_inputs == 1 else list(batch)
-        else:
-            if n_inputs != 1:
-                raise ValueError(
-                    f"the model has {n_inputs} inputs: yield a list of {n_inputs} arrays per batch"
-                )
-            yield batch
