@@ -5,7 +5,8 @@
 Each repeat makes a fresh temporary copy of this repository's ``src/`` and
 ``pyproject.toml`` and runs, one after the other (so load changes hit all alike):
 ``python -c pass``, ``--help``, scaffold ``--dry-run`` (``--method X --target weights``),
-scaffold, the same scaffold again (UNCHANGED), ``list`` and ``remove``; then the first
+scaffold, the same scaffold again (UNCHANGED), ``list``, ``check``, ``update`` (nothing to
+renew) and ``remove``; then the first
 scaffold in a fresh user project (``pyproject.toml`` and ``src/myproj/__init__.py``), which
 also creates that project's registry and edits its pyproject.toml. Prints the median
 milliseconds and the ratio to the bare interpreter start.
@@ -76,6 +77,8 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
         "scaffold (unchanged)": [],
         "remove": [],
         "list": [],
+        "check": [],
+        "update (nothing to renew)": [],
         "--help": [],
         "scaffold (user project, first)": [],
     }
@@ -88,6 +91,8 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
             samples["scaffold"].append(timed([*CLI, *SCAFFOLD], project))
             samples["scaffold (unchanged)"].append(timed([*CLI, *SCAFFOLD], project))
             samples["list"].append(timed([*CLI, "list"], project))
+            samples["check"].append(timed([*CLI, "check"], project))
+            samples["update (nothing to renew)"].append(timed([*CLI, "update"], project))
             samples["remove"].append(timed([*CLI, "remove", "--method", "BenchMethod"], project))
             user = fresh_user_project(Path(folder))
             samples["scaffold (user project, first)"].append(timed([*CLI, *SCAFFOLD], user))

@@ -26,3 +26,33 @@ def representative_dataset(data):
     """TFLite-style: a callable returning an iterable of input batches."""
     images = data[0]
     return lambda: (images[i : i + 16] for i in range(0, len(images), 16))
+
+
+# ---- the hardening suite's case counts ------------------------------------------------------
+# A hardening test records how many cases of each family it tried in its report's
+# ``user_properties`` (``("cases", (family, count))``: see tests/hardening/conftest.py); those
+# travel from pytest-xdist's workers to the controller with the reports, and are summed here.
+CASES_PROPERTY = "cases"
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:  # noqa: ANN001
+    totals: dict[str, int] = {}
+    tests: dict[str, int] = {}
+    for reports in terminalreporter.stats.values():
+        for report in reports:
+            if getattr(report, "when", None) != "teardown":
+                continue
+            for key, value in getattr(report, "user_properties", ()):
+                if key == CASES_PROPERTY:
+                    family, count = value
+                    totals[family] = totals.get(family, 0) + count
+                    tests[family] = tests.get(family, 0) + 1
+    if not totals:
+        return
+    terminalreporter.section("hardening: cases tried per family")
+    width = max(len(family) for family in totals)
+    for family in sorted(totals):
+        terminalreporter.write_line(
+            f"{family:<{width}}  {totals[family]:>5} cases in {tests[family]} test(s)"
+        )
+    terminalreporter.write_line(f"{'total':<{width}}  {sum(totals.values()):>5} cases")

@@ -28,8 +28,11 @@ def test_the_qat_example_runs_as_written(tmp_path, monkeypatch, capsys):
     exec(compile(code, str(README), "exec"), {"__name__": "readme_example"})
     printed = capsys.readouterr().out
     assert "quantized 2 layer(s): conv2d, dense" in printed
+    assert "quantized input(s): input_1" in printed
     assert "left unquantized: flatten (Flatten has no weights; output not quantized)" in printed
     assert (tmp_path / "model.keras").is_file()
+    assert "wrote model.tflite (" in printed and "int8 weights and activations)" in printed
+    assert (tmp_path / "model.tflite").is_file()
 
 
 def _keras3_example() -> str:

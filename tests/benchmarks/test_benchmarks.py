@@ -167,3 +167,17 @@ def test_qat_overhead_keras3_prints_step_and_inference_ratios_per_back_end(scrip
                 output,
             )
     assert len(re.findall(r"^float\s+\d", output, flags=re.M)) == 4  # a table per back end, kind
+
+
+def test_tflite_export_prints_accuracy_size_and_latency_beside_tfmot(scripts, capsys, tmp_path):
+    table = tmp_path / "tflite.txt"
+    figures = scripts("tflite_export").main(["--tiny", "--table", str(table)])
+    output = capsys.readouterr().out
+    assert list(figures) == ["float (TFLite float)", "QAT STE 8/8", "tfmot 8-bit QAT"]
+    for name in figures:
+        keras_acc, tflite_acc, identical, size, latency, micros = row(output, name)
+        assert 0 <= keras_acc <= 100 and 0 <= tflite_acc <= 100 and 0 <= identical <= 100
+        assert size > 0 and latency > 0 and micros > 0
+    assert row(output, "float (TFLite float)")[3:5] == [1.0, 1.0]
+    assert row(output, "QAT STE 8/8")[3] < 0.5  # int8 weights: about a quarter of float
+    assert table.read_text(encoding="utf-8").splitlines()[0] == output.splitlines()[0]

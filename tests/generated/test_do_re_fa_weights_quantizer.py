@@ -20,7 +20,10 @@ from quantizer_scaffold.qat.keras.quantizer.do_re_fa.weights_inferable_quantizer
 from quantizer_scaffold.qat.keras.quantizer.do_re_fa.weights_training_quantizer import (
     DoReFaWeightsTrainingQuantizer,
 )
-from quantizer_scaffold.testing.quantizer_contract import WeightsQuantizerContract
+from quantizer_scaffold.testing.quantizer_contract import (
+    WeightsQuantizerContract,
+    registered_member,
+)
 
 
 class TestDoReFaWeightsQuantizer(WeightsQuantizerContract):
@@ -28,5 +31,5 @@ class TestDoReFaWeightsQuantizer(WeightsQuantizerContract):
 
     trainable = DoReFaWeightsTrainingQuantizer
     inferable = DoReFaWeightsInferableQuantizer
-    training_method = TrainingMethod.DoReFa
+    training_method = registered_member(TrainingMethod, "DoReFa")
     methods = METHODS

@@ -20,7 +20,10 @@ from quantizer_scaffold.qat.keras.quantizer.lsq.activations_inferable_quantizer 
 from quantizer_scaffold.qat.keras.quantizer.lsq.activations_training_quantizer import (
     LSQActivationsTrainingQuantizer,
 )
-from quantizer_scaffold.testing.quantizer_contract import ActivationQuantizerContract
+from quantizer_scaffold.testing.quantizer_contract import (
+    ActivationQuantizerContract,
+    registered_member,
+)
 
 
 class TestLSQActivationsQuantizer(ActivationQuantizerContract):
@@ -28,5 +31,5 @@ class TestLSQActivationsQuantizer(ActivationQuantizerContract):
 
     trainable = LSQActivationsTrainingQuantizer
     inferable = LSQActivationsInferableQuantizer
-    training_method = TrainingMethod.LSQ
+    training_method = registered_member(TrainingMethod, "LSQ")
     methods = METHODS

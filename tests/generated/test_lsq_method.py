@@ -225,7 +225,8 @@ def trained(data):
 
 def test_qat_with_lsq_trains_its_step_sizes(trained) -> None:
     model, before, history = trained
-    assert len(before) == 4  # conv and dense: one kernel and one activation step size each
+    # conv and dense: one kernel and one activation step size each; the input: an activation one
+    assert len(before) == 5
     after = {v.name: v.numpy() for v in model.trainable_weights if "step_size" in v.name}
     assert all(not np.allclose(before[name], after[name]) for name in before)
     assert history[-1] < history[0]

@@ -20,7 +20,10 @@ from quantizer_scaffold.qat.keras.quantizer.lsq.weights_inferable_quantizer impo
 from quantizer_scaffold.qat.keras.quantizer.lsq.weights_training_quantizer import (
     LSQWeightsTrainingQuantizer,
 )
-from quantizer_scaffold.testing.quantizer_contract import WeightsQuantizerContract
+from quantizer_scaffold.testing.quantizer_contract import (
+    WeightsQuantizerContract,
+    registered_member,
+)
 
 
 class TestLSQWeightsQuantizer(WeightsQuantizerContract):
@@ -28,5 +31,5 @@ class TestLSQWeightsQuantizer(WeightsQuantizerContract):
 
     trainable = LSQWeightsTrainingQuantizer
     inferable = LSQWeightsInferableQuantizer
-    training_method = TrainingMethod.LSQ
+    training_method = registered_member(TrainingMethod, "LSQ")
     methods = METHODS

@@ -20,7 +20,10 @@ from quantizer_scaffold.qat.keras.quantizer.pact.activations_inferable_quantizer
 from quantizer_scaffold.qat.keras.quantizer.pact.activations_training_quantizer import (
     PACTActivationsTrainingQuantizer,
 )
-from quantizer_scaffold.testing.quantizer_contract import ActivationQuantizerContract
+from quantizer_scaffold.testing.quantizer_contract import (
+    ActivationQuantizerContract,
+    registered_member,
+)
 
 
 class TestPACTActivationsQuantizer(ActivationQuantizerContract):
@@ -28,5 +31,5 @@ class TestPACTActivationsQuantizer(ActivationQuantizerContract):
 
     trainable = PACTActivationsTrainingQuantizer
     inferable = PACTActivationsInferableQuantizer
-    training_method = TrainingMethod.PACT
+    training_method = registered_member(TrainingMethod, "PACT")
     methods = METHODS

@@ -7,12 +7,22 @@ import hashlib
 import shutil
 import subprocess
 import sys
+from collections import Counter
 from pathlib import Path
 
 from hypothesis import HealthCheck, Phase, settings
 
 from quantizer_scaffold.scaffold import registry, transaction, validate
 from quantizer_scaffold.scaffold.project import load_project
+
+# How many cases of each family this process has tried (see ``tried``); the autouse fixture
+# in conftest.py moves each test's share into its report for the session's summary.
+CASES: Counter[str] = Counter()
+
+
+def tried(family: str, count: int = 1) -> None:
+    """Count ``count`` cases of ``family`` (one hypothesis example, one fault point, ...)."""
+    CASES[family] += count
 
 
 def fuzz(max_examples: int) -> settings:

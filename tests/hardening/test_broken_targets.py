@@ -8,7 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from hardening_helpers import tree_state
+from hardening_helpers import tree_state, tried
 from scaffold_helpers import REGISTRY, run_cli
 
 from quantizer_scaffold.scaffold import api
@@ -97,6 +97,7 @@ def places(new_project: Callable[[], Path], tmp_path: Path) -> tuple[Path, Path]
 
 @pytest.mark.parametrize("case", list(CASES))
 def test_broken_target_is_named_and_nothing_is_written(case: str, places) -> None:
+    tried("broken targets")
     project, outside = places
     named = CASES[case](project, outside)
     before, before_outside = tree_state(project), tree_state(outside)

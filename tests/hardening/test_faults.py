@@ -17,7 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from hardening_helpers import assert_whole, tree_state
+from hardening_helpers import assert_whole, tree_state, tried
 
 from quantizer_scaffold.scaffold import api, transaction
 from quantizer_scaffold.scaffold.errors import TransactionError
@@ -61,7 +61,7 @@ def test_every_failed_write_replace_or_delete_leaves_the_tree_as_it_was(
     assert counts["delete"] >= (3 if operation[0] == "remove" else 0)
     project = _prepare(operation, new_project())
     before = tree_state(project)
-    tried = []
+    injected = []
     for point in POINTS:
         for k in range(1, counts[point] + 1):
             monkeypatch.setenv(transaction.FAULT_ENV, f"{point}:{k}")
@@ -70,8 +70,9 @@ def test_every_failed_write_replace_or_delete_leaves_the_tree_as_it_was(
                 _run(operation, project)
             assert "\n" not in str(error.value)
             assert tree_state(project) == before, f"{point}:{k}"
-            tried.append(f"{point}:{k}")
-    print(f"{operation[0]}: {counts} -> {len(tried)} injected failures: {' '.join(tried)}")
+            injected.append(f"{point}:{k}")
+    tried("faults: injected failures", len(injected))
+    print(f"{operation[0]}: {counts} -> {len(injected)} injected failures: {' '.join(injected)}")
     monkeypatch.setenv(transaction.FAULT_ENV, f"replace:{counts['replace'] + 1}")
     transaction._fault_counts.clear()
     _run(operation, project)  # one past the last point: nothing fails, the run completes
@@ -136,6 +137,7 @@ def test_a_kill_at_every_write_replace_or_delete_is_recovered(
         if outcomes[point] == "undone":
             _run(operation, project)
         assert tree_state(project) == after, point  # the next run then does the whole job
+    tried("faults: kill at every point", len(points))
     print(f"{operation[0]}: {len(points)} kill points: {outcomes}")
 
 
@@ -156,6 +158,7 @@ def test_kills_at_random_times_are_recovered(new_project: Callable[[], Path]) ->
         run.send_signal(signal.SIGKILL)
         run.communicate(timeout=120)
         outcomes.append(_recover_and_check(project, before, after))
+    tried("faults: kills at random times", len(outcomes))
     print(f"random-time kills over a {duration:.2f} s run: {outcomes}")
 
 
@@ -171,6 +174,7 @@ def test_concurrent_scaffolds_never_lose_an_update(
         "Resident": _subprocess(("remove", "Resident", None), project, None),
     }
     results = {name: (run.communicate(timeout=120), run.returncode) for name, run in runs.items()}
+    tried("faults: concurrent runs", len(runs))
     registered = {m.name: m.quantizers for m in assert_whole(project)}
     for name, ((_, err), code) in results.items():
         if code != 0:  # a clear one-line failure is allowed; nothing half-done

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from hardening_helpers import assert_whole, fuzz, tree_state
+from hardening_helpers import assert_whole, fuzz, tree_state, tried
 from hypothesis import event, given
 from hypothesis import strategies as st
 from scaffold_helpers import run_cli
@@ -123,6 +123,7 @@ def _collides(project: Path, name: MethodName) -> bool:
 @fuzz(300)
 @given(text=adversarial())
 def test_parse_accepts_exactly_the_well_formed_names(text: str) -> None:
+    tried("method names: parsing")
     try:
         name = MethodName.parse(text)
     except InvalidNameError as error:
@@ -149,6 +150,7 @@ def test_parse_accepts_exactly_the_well_formed_names(text: str) -> None:
 @fuzz(40)
 @given(text=adversarial())
 def test_scaffold_then_remove_in_process(text: str, new_project: Callable[[], Path]) -> None:
+    tried("method names: scaffold, compile, remove")
     project = new_project()
     before = tree_state(project)
     try:
@@ -197,6 +199,7 @@ def _invalid(text: str) -> bool:
 
 
 def _assert_refused(text: str, project: Path, before: dict[str, str]) -> None:
+    tried("method names: CLI refusals")
     result = run_cli("--method", text, "--target", "weights", cwd=project)
     assert result.returncode == 2, (text, result.stderr)
     assert result.stdout == ""
@@ -225,6 +228,7 @@ def test_valid_names_import_for_real(new_project: Callable[[], Path]) -> None:
     project = new_project()
     names = ["Qx9", "lsq-plus2-mod", "ab_c1_d"]
     targets = ["weights", "activation", "weights"]
+    tried("method names: fresh-process imports", len(names))
     for text, target in zip(names, targets, strict=True):
         api.scaffold(text, target, ["symmetric", "power_of_two"], root=project)
     assert_whole(project)

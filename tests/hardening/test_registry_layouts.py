@@ -20,7 +20,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from hardening_helpers import fuzz
+from hardening_helpers import fuzz, tried
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -154,6 +154,7 @@ def _squash(line: str) -> str:
 @given(styles())
 @fuzz(150)
 def test_a_new_entry_copies_its_neighbours(style: Style) -> None:
+    tried("registry layouts")
     before, column = dispatcher_text(style)
     result = _register(style, before)
     after = result.dispatcher_text
@@ -232,6 +233,7 @@ RUFF_CLEAN = [
 def test_a_ruff_format_clean_file_stays_clean(tmp_path: Path) -> None:
     ruff = Path(sys.executable).with_name("ruff")
     for index, style in enumerate(RUFF_CLEAN):
+        tried("registry layouts: ruff format stays clean")
         before, _ = dispatcher_text(style)
         folder = tmp_path / f"case{index}"
         folder.mkdir()

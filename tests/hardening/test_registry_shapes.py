@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from hardening_helpers import assert_whole, fuzz, tree_state
+from hardening_helpers import assert_whole, fuzz, tree_state, tried
 from hypothesis import given
 from hypothesis import strategies as st
 from scaffold_helpers import REGISTRY
@@ -203,6 +203,7 @@ methods = st.lists(
 def test_register_only_adds_and_unregister_restores_the_bytes(
     shape: Shapes, chosen: list[Target], quantization: list[str], existing: bool
 ) -> None:
+    tried("registry shapes: in process")
     name = MethodName.parse(shape.members[-1]) if existing and shape.members[-1].isalnum() else NAME
     texts = registry.RegistryTexts(shape.enum_text, "enum.py", shape.dispatcher_text, "d.py")
     before_methods = {m.name: m.quantizers for m in registry.read_registry(texts)}
@@ -255,6 +256,7 @@ def test_register_only_adds_and_unregister_restores_the_bytes(
 def test_scaffold_then_remove_on_disk_gives_back_every_byte(
     shape: Shapes, chosen: list[Target], new_project: Callable[[], Path]
 ) -> None:
+    tried("registry shapes: on disk")
     project = new_project()
     enum_file, dispatcher = (project / path for path in REGISTRY)
     enum_file.write_bytes(shape.enum_text.encode())

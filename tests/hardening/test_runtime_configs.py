@@ -11,7 +11,7 @@ import math
 
 import numpy as np
 import pytest
-from hardening_helpers import fuzz
+from hardening_helpers import fuzz, tried
 from hypothesis import event, given
 from hypothesis import strategies as st
 
@@ -111,6 +111,7 @@ def _finite_output(quantizer, shape=(2, 3)) -> None:
 @fuzz(150)
 @given(threshold=thresholds, n_bits=bits, per_channel=flags)
 def test_weights_node_config(threshold, n_bits, per_channel) -> None:
+    tried("runtime: weights node configs")
     values = _ok_threshold(threshold)
     valid = (
         values is not None
@@ -136,6 +137,7 @@ def test_weights_node_config(threshold, n_bits, per_channel) -> None:
     n_bits=bits,
 )
 def test_activation_node_config_uniform_ranges(low, high, n_bits) -> None:
+    tried("runtime: uniform activation configs")
     lows, highs = _ok_threshold(abs(low) if isinstance(low, float) else low), None
     finite = all(
         isinstance(v, float) and math.isfinite(v) and abs(v) <= F32_MAX for v in (low, high)
@@ -166,6 +168,7 @@ ACTIVATIONS = ["ActivationSymmetricInferableQuantizer", "ActivationPOTInferableQ
     axis=mostly(st.sampled_from([-1, 0, 1, None]), st.sampled_from([1.5, "0", True])),
 )
 def test_threshold_inferable_quantizers(kind, threshold, n_bits, flag, axis) -> None:
+    tried("runtime: symmetric/POT inferable quantizers")
     cls = getattr(qi, kind)
     values = _ok_threshold(threshold, power_of_two="POT" in kind)
     valid = values is not None and _ok_bits(n_bits) and isinstance(flag, bool)
@@ -208,6 +211,7 @@ def test_threshold_inferable_quantizers(kind, threshold, n_bits, flag, axis) -> 
     n_bits=bits,
 )
 def test_uniform_inferable_quantizers(kind, low, width, n_bits) -> None:
+    tried("runtime: uniform inferable quantizers")
     cls = getattr(qi, kind)
     numbers = all(isinstance(v, float) and math.isfinite(v) for v in (low, width))
     high = low + width if numbers else width
@@ -215,7 +219,8 @@ def test_uniform_inferable_quantizers(kind, low, width, n_bits) -> None:
         numbers
         and _ok_bits(n_bits)
         and max(abs(low), abs(high)) <= F32_MAX
-        and F32_TINY <= high - low <= F32_MAX
+        and F32_TINY <= (high - low) / (2**n_bits - 1)  # a normal float32 step between levels
+        and high - low <= F32_MAX
     )
     arguments = [n_bits, [low], [high]] + ([False] if kind.startswith("Weights") else [])
     if not valid:
@@ -243,5 +248,6 @@ def test_uniform_inferable_quantizers(kind, low, width, n_bits) -> None:
     ],
 )
 def test_named_bad_parameters_are_value_errors(kind, arguments) -> None:
+    tried("runtime: named bad parameters")
     with pytest.raises(ValueError):
         getattr(qi, kind)(*arguments)

@@ -157,9 +157,9 @@ def test_sequential_weights_only_and_other_kernel_layers(data):
     depthwise, separable, transpose, _ = wrappers(qat_model)
     assert set(separable.weights_quantizers) == {"depthwise_kernel", "pointwise_kernel"}
     inferable = depthwise.weights_quantizers["kernel"].convert2inferable()
-    assert inferable.channel_axis == 2 and len(inferable.threshold) == 1  # one input channel
+    assert inferable.channel_axis == -2 and len(inferable.threshold) == 1  # one input channel
     assert all(t == 2.0 ** np.round(np.log2(t)) for t in inferable.threshold)
-    assert transpose.weights_quantizers["kernel"].convert2inferable().channel_axis == 2
+    assert transpose.weights_quantizers["kernel"].convert2inferable().channel_axis == -2
     assert qat_model.qat_report.skipped_with_weights == ("bn",)
     np.testing.assert_allclose(
         numpy(qat_finalize(qat_model)(data[0])), numpy(qat_model(data[0])), atol=1e-6
@@ -314,3 +314,35 @@ def test_a_projects_own_keras3_dispatcher_serves_its_training_method(
     qat_model = qat_init(float_model, representative_dataset, QATConfig(mine, mine))
     kernel = qat_model.get_layer("quant_dense").weights_quantizers["kernel"]
     assert type(kernel).__name__ == "STEWeightQuantizer" and ".keras3." in type(kernel).__module__
+
+
+def test_float_inputs_are_quantized_first_and_integer_inputs_left_alone(data, tmp_path):
+    keras.utils.set_random_seed(3)
+    image, index = (
+        keras.Input((8, 8, 1), name="image"),
+        keras.Input((1,), dtype="int32", name="index"),
+    )
+    x = keras.layers.Flatten()(keras.layers.Conv2D(2, 3, name="conv")(image))
+    y = keras.layers.Flatten()(keras.layers.Embedding(4, 2, name="embedding")(index))
+    model = keras.Model(
+        [image, index], keras.layers.Dense(2, name="head")(keras.layers.Concatenate()([x, y]))
+    )
+    indices = np.zeros((len(data[0]), 1), np.int32)
+    qat_model = qat_init(model, lambda: iter([[data[0][:32], indices[:32]]]))
+    assert qat_model.qat_report.quantized_inputs == ("image",)
+    assert qat_model.qat_report.skipped["index"] == "int32 input: only float inputs are quantized"
+    assert "quantized input(s): image" in str(qat_model.qat_report)
+    quant_image = qat_model.get_layer("quant_image")
+    assert type(quant_image.layer).__name__ == "Identity"
+    threshold = quant_image.activation_quantizers[0].convert2inferable().threshold[0]
+    np.testing.assert_allclose(threshold, np.abs(data[0][:32]).max(), rtol=1e-6)
+    conv_inputs = qat_model.get_layer("quant_conv")._inbound_nodes[0].parent_nodes
+    assert [node.operation.name for node in conv_inputs] == ["quant_image"]
+    inputs = [data[0], indices]
+    finalized = qat_finalize(qat_model)
+    np.testing.assert_allclose(numpy(finalized(inputs)), numpy(qat_model(inputs)), atol=1e-6)
+    finalized.save(tmp_path / "inputs.keras")
+    reloaded = qi3.load_quantized_model(tmp_path / "inputs.keras")
+    np.testing.assert_array_equal(numpy(reloaded(inputs)), numpy(finalized(inputs)))
+    sequential = keras.Sequential([keras.Input((8, 8, 1)), keras.layers.Conv2D(2, 3)])
+    assert qat_init(sequential, lambda: iter([data[0][:16]])).layers[0].name.startswith("quant_")

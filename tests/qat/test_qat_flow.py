@@ -49,7 +49,12 @@ def finalized(trained):
 
 
 def wrappers(model):
-    return [layer for layer in model.layers if isinstance(layer, qi.KerasQuantizationWrapper)]
+    """The wrapped layers with weights (not the input quantizers)."""
+    return [
+        layer
+        for layer in model.layers
+        if isinstance(layer, qi.KerasQuantizationWrapper) and layer.weights_quantizers
+    ]
 
 
 def test_qat_init_wraps_kernels_and_reports_the_rest(float_model, qat_model):
@@ -71,7 +76,7 @@ def test_weight_thresholds_cover_each_output_channel_of_the_kernel(float_model, 
     for wrapper in wrappers(qat_model):
         kernel = float_model.get_layer(wrapper.layer.name).kernel.numpy()
         inferable = wrapper.weights_quantizers["kernel"].convert2inferable()
-        assert inferable.per_channel and inferable.channel_axis == kernel.ndim - 1
+        assert inferable.per_channel and inferable.channel_axis == -1
         expected = np.abs(kernel).reshape(-1, kernel.shape[-1]).max(axis=0)
         np.testing.assert_allclose(inferable.threshold, expected, rtol=1e-6)
 
@@ -89,6 +94,43 @@ def test_activation_thresholds_and_sign_come_from_the_representative_data(
         assert inferable.signed is bool(output.min() < 0)
         np.testing.assert_allclose(inferable.threshold, [np.abs(output).max()], rtol=1e-6)
     assert not qat_model.get_layer("quant_conv").activation_quantizers[0].signed  # after relu
+
+
+def test_each_float_input_passes_through_an_activation_quantizer_first(
+    float_model, qat_model, data
+):
+    (name,) = float_model.input_names  # input_<n>: Keras numbers unnamed inputs per process
+    quantizer_layer = qat_model.get_layer(f"quant_{name}")
+    assert isinstance(quantizer_layer.layer, keras.layers.Identity)
+    assert qat_model.qat_report.quantized_inputs == (name,)
+    assert f"quantized input(s): {name}" in str(qat_model.qat_report)
+    assert qat_model.get_layer("quant_conv").input is quantizer_layer.output
+    (quantizer,) = quantizer_layer.activation_quantizers
+    inferable = quantizer.convert2inferable()
+    assert inferable.signed  # the inputs are normal: negative values too
+    np.testing.assert_allclose(inferable.threshold, [np.abs(data[0]).max()], rtol=1e-6)
+    step = inferable.threshold[0] / 2 ** (inferable.num_bits - 1)
+    quantized = quantizer_layer(data[0]).numpy()
+    np.testing.assert_allclose(quantized / step, np.round(quantized / step), atol=1e-4)
+    unquantized = qat_init(
+        float_model, lambda: iter([data[0]]), quantize_inputs=False
+    ).qat_report.quantized_inputs
+    assert unquantized == ()
+
+
+def test_integer_inputs_are_left_alone_and_reported(data):
+    ids, image = keras.Input((3,), dtype="int32", name="ids"), keras.Input((8, 8, 1), name="image")
+    x = keras.layers.Flatten()(keras.layers.Conv2D(2, 3, name="conv")(image))
+    y = keras.layers.Flatten()(keras.layers.Embedding(5, 2, name="embedding")(ids))
+    model = keras.Model([ids, image], keras.layers.Concatenate()([x, y]))
+    batch = [np.zeros((4, 3), np.int32), data[0][:4]]
+    qat_model = qat_init(model, lambda: iter([batch]))
+    assert qat_model.qat_report.quantized_inputs == ("image",)
+    assert qat_model.qat_report.skipped["ids"] == "int32 input: only float inputs are quantized"
+    assert qat_model.input_names == ["ids", "image"]
+    np.testing.assert_allclose(
+        qat_finalize(qat_model)(batch).numpy(), qat_model(batch).numpy(), atol=1e-6
+    )
 
 
 def test_training_steps_are_finite_and_move_the_float_kernels(trained):
@@ -191,7 +233,7 @@ def test_sequential_model_with_weights_only_needs_no_data(data):
     assert set(depthwise.weights_quantizers) == {"depthwise_kernel"}
     assert not depthwise.activation_quantizers
     inferable = depthwise.weights_quantizers["depthwise_kernel"].convert2inferable()
-    assert inferable.channel_axis == 2 and len(inferable.threshold) == 1  # one input channel
+    assert inferable.channel_axis == -2 and len(inferable.threshold) == 1  # one input channel
     assert all(t == 2.0 ** np.round(np.log2(t)) for t in inferable.threshold)
     np.testing.assert_allclose(
         qat_finalize(qat_model)(data[0]).numpy(), qat_model(data[0]).numpy(), atol=1e-6
@@ -217,7 +259,7 @@ def test_other_kernel_layers_and_multi_input_models(data):
     separable = qat_model.get_layer("quant_separable")
     assert set(separable.weights_quantizers) == {"depthwise_kernel", "pointwise_kernel"}
     transpose = qat_model.get_layer("quant_transpose").weights_quantizers["kernel"]
-    assert transpose.convert2inferable().channel_axis == 2  # (h, w, out, in)
+    assert transpose.convert2inferable().channel_axis == -2  # (h, w, out, in)
     assert len(transpose.convert2inferable().threshold) == 2
     inputs = [data[0], vectors]
     np.testing.assert_allclose(
@@ -309,8 +351,9 @@ def test_activation_quantizers_that_calibrate_get_the_representative_outputs(
     monkeypatch.setitem(table, TrainingMethod.STE, {M.SYMMETRIC: PercentileActivationQuantizer})
     PercentileActivationQuantizer.seen.clear()
     qat_model = qat_init(float_model, representative_dataset)
-    # every representative batch (4 of 16 images), concatenated on the batch axis
-    assert PercentileActivationQuantizer.seen == [(64, 6, 6, 4), (64, 3)]
+    # every representative batch (4 of 16 images), concatenated on the batch axis: the
+    # input quantizer's (the images), then the conv's and the dense layer's outputs
+    assert PercentileActivationQuantizer.seen == [(64, 8, 8, 1), (64, 6, 6, 4), (64, 3)]
     conv_outputs = float_model.get_layer("conv")(data[0]).numpy()
     threshold = qat_model.get_layer("quant_conv").activation_quantizers[0].parameters["threshold"]
     np.testing.assert_allclose(threshold.numpy(), np.percentile(conv_outputs, 90), rtol=1e-5)

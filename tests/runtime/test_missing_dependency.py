@@ -24,6 +24,8 @@ SCRIPT = HIDE_PACKAGES + textwrap.dedent(
                                 ".quantization_wrapper")
     report["tfmot_adapter"] = attempt("from quantizer_scaffold.qat import TfmotQuantizeConfig")
     report["qat_init_import"] = attempt("from quantizer_scaffold.qat import qat_init")
+    report["export_tflite"] = attempt("from quantizer_scaffold import quantizers_infrastructure "
+                                      "as qi; qi.export_tflite")
     HIDDEN.clear()
     HIDDEN.add("tensorflow_model_optimization")
     report["only_tfmot"] = attempt("from quantizer_scaffold import quantizers_infrastructure "
@@ -46,6 +48,7 @@ def test_core_works_and_keras_names_raise_missing_dependency_error():
         ("trainable", "BaseKerasTrainableQuantizer"),
         ("wrapper", "The Keras runtime of quantizer_scaffold"),
         ("tfmot_adapter", "TfmotQuantizeConfig"),
+        ("export_tflite", "export_tflite"),
     ]:
         error = report[key]
         assert error["type"] == "MissingDependencyError" and error["import_error"], error

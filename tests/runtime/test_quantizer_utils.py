@@ -83,8 +83,9 @@ def test_ties_round_half_up_in_the_fused_and_the_plain_path(n_bits, signed):
     x = ((codes + 0.5) * delta).astype(np.float32)
     expected = reference_symmetric(x, threshold, n_bits, signed)[0]
     fused = qu.symmetric_quantize(x, threshold, n_bits, signed)  # per-tensor: fused op if n >= 2
+    # one threshold per element (not per channel): the plain ops
     plain = qu.symmetric_quantize(
-        x[:, None], np.full((len(x), 1), threshold, np.float32), n_bits, signed
+        np.stack([x, x], 1), np.full((len(x), 2), threshold, np.float32), n_bits, signed
     )
     np.testing.assert_array_equal(fused.numpy(), expected)
     np.testing.assert_array_equal(plain.numpy()[:, 0], expected)
@@ -97,7 +98,8 @@ def test_symmetric_gradients_match_between_fused_and_plain_paths(n_bits):
     with tf.GradientTape(persistent=True) as tape:
         tape.watch(x)
         fused = qu.symmetric_quantize(x, threshold, n_bits)
-        plain = qu.symmetric_quantize(x[:, None], tf.fill([5, 1], 1.0) * threshold, n_bits)
+        pairs = tf.stack([x, x], 1)
+        plain = qu.symmetric_quantize(pairs, tf.fill([5, 2], 1.0) * threshold, n_bits)[:, 0]
     inside = ((x.numpy() >= -1.0) & (x.numpy() <= 1.0 - 2.0 ** (1 - n_bits))).astype(np.float32)
     np.testing.assert_array_equal(tape.gradient(fused, x).numpy(), inside)
     np.testing.assert_array_equal(tape.gradient(plain, x).numpy(), inside)
@@ -114,5 +116,60 @@ def test_uniform_quantize_matches_reference(rng, n_bits):
     expected, _, codes, _ = reference_uniform(x, -0.83, 1.37, n_bits)
     out = qu.uniform_quantize(x, -0.83, 1.37, n_bits).numpy()
     np.testing.assert_allclose(out, expected, atol=1e-6)
-    plain = qu.uniform_quantize(x[:, None], [[-0.83]] * len(x), [[1.37]] * len(x), n_bits)
+    pairs = np.stack([x, x], 1)
+    plain = qu.uniform_quantize(pairs, [[-0.83] * 2] * len(x), [[1.37] * 2] * len(x), n_bits)
     np.testing.assert_allclose(plain.numpy()[:, 0], expected, atol=1e-6)
+
+
+def _op_types(function, *args) -> set[str]:
+    graph = tf.function(function).get_concrete_function(*args).graph
+    return {op.type for op in graph.get_operations()}
+
+
+@pytest.mark.parametrize("axis", [0, 1, 2, 3, -1, -2, -3, -4])
+def test_per_channel_on_any_axis_runs_the_fused_op_with_the_plain_ops_values(rng, axis):
+    """Channel axis merged with the axes after it (the layout TFLite reads depthwise kernels in)."""
+    shape = (2, 3, 4, 5)
+    x = rng.normal(size=shape).astype(np.float32)
+    thresholds = rng.uniform(0.5, 2.0, size=shape[axis]).astype(np.float32)
+    per_channel = qu.channel_broadcast(thresholds, 4, axis)
+    fused = qu.symmetric_quantize(x, per_channel, 4)
+    # the same thresholds spelled out per element take the plain ops
+    plain = qu.symmetric_quantize(x, per_channel * tf.ones(shape), 4)
+    np.testing.assert_allclose(fused.numpy(), plain.numpy(), atol=1e-6)
+    np.testing.assert_allclose(
+        fused.numpy(), reference_symmetric(x, per_channel.numpy(), 4)[0], atol=1e-6
+    )
+    spec = tf.TensorSpec(shape, tf.float32)
+    ops = _op_types(lambda v: qu.symmetric_quantize(v, per_channel, 4), spec)
+    assert "FakeQuantWithMinMaxVarsPerChannel" in ops
+    plain_ops = _op_types(lambda v: qu.symmetric_quantize(v, per_channel * tf.ones(shape), 4), spec)
+    assert not plain_ops & {"FakeQuantWithMinMaxVarsPerChannel", "FakeQuantWithMinMaxVars"}
+
+
+def test_per_channel_gradients_reach_each_channel_threshold(rng):
+    x = tf.constant(rng.normal(size=(3, 3, 4, 2)).astype(np.float32))
+    thresholds = tf.Variable([0.5, 1.0, 1.5, 2.0])
+    with tf.GradientTape(persistent=True) as tape:
+        tape.watch(x)
+        per_channel = qu.channel_broadcast(thresholds, 4, -2)
+        fused = qu.symmetric_quantize(x, per_channel, 8)
+        plain = qu.symmetric_quantize(x, per_channel * tf.ones(x.shape), 8)
+    np.testing.assert_array_equal(tape.gradient(fused, x).numpy(), tape.gradient(plain, x).numpy())
+    fused_gradient = tape.gradient(fused, thresholds).numpy()
+    np.testing.assert_allclose(fused_gradient, tape.gradient(plain, thresholds).numpy(), rtol=1e-5)
+
+
+@pytest.mark.parametrize("n_bits", [2, 4, 7])
+def test_below_8_bits_an_8_bit_op_of_the_same_step_follows_and_changes_no_value(rng, n_bits):
+    """The form in which TFLite's converter stores n-bit weights as int8 (not packed int4)."""
+    x = rng.normal(size=(3, 5)).astype(np.float32)
+    thresholds = rng.uniform(0.5, 2.0, size=5).astype(np.float32)
+    fused = qu.symmetric_quantize(x, thresholds, n_bits)
+    plain = qu.symmetric_quantize(x, thresholds * np.ones((3, 5), np.float32), n_bits)
+    np.testing.assert_allclose(fused.numpy(), plain.numpy(), atol=1e-6)
+    spec = tf.TensorSpec((3, 5), tf.float32)
+    graph = tf.function(lambda v: qu.symmetric_quantize(v, thresholds, n_bits))
+    ops = graph.get_concrete_function(spec).graph.get_operations()
+    bits = [op.get_attr("num_bits") for op in ops if op.type.startswith("FakeQuant")]
+    assert bits == [n_bits, 8]

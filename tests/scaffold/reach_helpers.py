@@ -64,10 +64,12 @@ def run_python(
     )
 
 
-def run_pytest(path: Path, cwd: Path, pythonpath: list[Path]) -> subprocess.CompletedProcess[str]:
+def run_pytest(
+    path: Path, cwd: Path, pythonpath: list[Path], *options: str
+) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(str(p) for p in pythonpath)}
     return subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(path)],
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *options, str(path)],
         cwd=cwd,
         capture_output=True,
         text=True,

@@ -64,7 +64,8 @@ def test_remove_keeps_files_the_user_edited(project: Path, cli: Runner) -> None:
     result = cli("remove", "-m", "MyTrainingMethod", "-t", "weights", cwd=project)
     assert result.returncode == 0, result.stderr
     assert "KEEP" in result.stdout and edited.exists()
-    assert not (project / ".scaffold-quantizer.json").exists()
+    kept = json.loads((project / ".scaffold-quantizer.json").read_text())
+    assert kept["methods"] == {} and TRAINING in kept["kept"]["MyTrainingMethod"]["files"]
     listed = json.loads(cli("list", "--json", cwd=project).stdout)
     assert [m["name"] for m in listed["methods"]] == ["STE"]
 
@@ -140,7 +141,8 @@ def test_a_killed_run_is_undone_by_the_next_run(project: Path, cli: Runner) -> N
     assert (project / ".scaffold-quantizer.journal").exists()
     assert cli(*WEIGHTS, "--check", cwd=project).returncode == 2  # refuses to plan on a half tree
     listed = cli("remove", "-m", "Other", cwd=project)  # any writing run recovers first
-    assert listed.returncode == 2 and "not registered" in listed.stderr
+    assert listed.returncode == 0 and "undid an interrupted run" in listed.stdout
+    assert "Other is not registered; nothing to remove" in listed.stdout
     assert hashes(project) == before
 
 
@@ -174,7 +176,7 @@ def test_usage_errors_are_one_line_with_exit_code_2(project: Path, cli: Runner) 
         ["--target", "weights"],
         ["-m", "X", "-t", "bias"],
         ["-m", "X", "-q", "log"],
-        ["remove", "-m", "Nope"],
+        ["remove", "-m", "STE"],  # registered, but not by scaffold-quantizer
         ["--root", str(project / "src"), "-m", "X"],
     ):
         result = cli(*args, cwd=project)
@@ -186,6 +188,11 @@ def test_help_lists_the_commands(project: Path, cli: Runner) -> None:
     result = cli("--help", cwd=project)
     assert result.returncode == 0
     assert "scaffold-quantizer remove --method NAME" in result.stdout
+    for command in ("update [--method NAME]", "check [--root PATH]", "recover [--dry-run]"):
+        assert f"scaffold-quantizer {command}" in result.stdout
+    for command in ("remove", "update", "check", "recover", "list"):
+        helped = cli(command, "--help", cwd=project)
+        assert helped.returncode == 0 and "--root" in helped.stdout, helped.stderr
     assert "--quantization-method" in result.stdout and "--dry-run" in result.stdout
 
 

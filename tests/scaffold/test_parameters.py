@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from scaffold_helpers import Runner, snapshot
 
+from quantizer_scaffold import __version__
 from quantizer_scaffold.scaffold.errors import UsageError
 from quantizer_scaffold.scaffold.parameters import (
     DeclaredParameter,
@@ -138,6 +139,8 @@ def test_the_manifest_records_the_params_and_a_later_run_renders_the_same(
     first = cli("-m", "Clip", "-t", "activation", "-p", "Alpha=Learned:0.5", cwd=project)
     assert first.returncode == 0, first.stderr
     assert _recorded(project, "Clip", "activation") == {
+        "backend": "keras",
+        "generator_version": __version__,
         "parameters": ["Alpha=learned:0.5"],
         "quantization_methods": ["symmetric"],
     }

@@ -20,7 +20,10 @@ from quantizer_scaffold.qat.keras.quantizer.my_training_method.activations_infer
 from quantizer_scaffold.qat.keras.quantizer.my_training_method.activations_training_quantizer import (  # noqa: E501
     MyTrainingMethodActivationsTrainingQuantizer,
 )
-from quantizer_scaffold.testing.quantizer_contract import ActivationQuantizerContract
+from quantizer_scaffold.testing.quantizer_contract import (
+    ActivationQuantizerContract,
+    registered_member,
+)
 
 
 class TestMyTrainingMethodActivationsQuantizer(ActivationQuantizerContract):
@@ -28,5 +31,5 @@ class TestMyTrainingMethodActivationsQuantizer(ActivationQuantizerContract):
 
     trainable = MyTrainingMethodActivationsTrainingQuantizer
     inferable = MyTrainingMethodActivationsInferableQuantizer
-    training_method = TrainingMethod.MyTrainingMethod
+    training_method = registered_member(TrainingMethod, "MyTrainingMethod")
     methods = METHODS

@@ -20,7 +20,10 @@ from quantizer_scaffold.qat.keras.quantizer.my_training_method.weights_inferable
 from quantizer_scaffold.qat.keras.quantizer.my_training_method.weights_training_quantizer import (
     MyTrainingMethodWeightsTrainingQuantizer,
 )
-from quantizer_scaffold.testing.quantizer_contract import WeightsQuantizerContract
+from quantizer_scaffold.testing.quantizer_contract import (
+    WeightsQuantizerContract,
+    registered_member,
+)
 
 
 class TestMyTrainingMethodWeightsQuantizer(WeightsQuantizerContract):
@@ -28,5 +31,5 @@ class TestMyTrainingMethodWeightsQuantizer(WeightsQuantizerContract):
 
     trainable = MyTrainingMethodWeightsTrainingQuantizer
     inferable = MyTrainingMethodWeightsInferableQuantizer
-    training_method = TrainingMethod.MyTrainingMethod
+    training_method = registered_member(TrainingMethod, "MyTrainingMethod")
     methods = METHODS

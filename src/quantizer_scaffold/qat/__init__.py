@@ -41,14 +41,17 @@ def qat_init(
     weights_method: QuantizationMethod | None = QuantizationMethod.SYMMETRIC,
     activation_method: QuantizationMethod | None = QuantizationMethod.SYMMETRIC,
     per_channel: bool = True,
+    quantize_inputs: bool = True,
 ) -> Any:
     """A new, uncompiled model with every supported layer wrapped for quantization-aware training.
 
     ``model`` is a Functional or Sequential model of Keras 2 (``tf_keras``) or Keras 3; the
     result is of the same Keras. ``representative_dataset`` is a callable returning an iterable
     of input batches (as TFLite's converter takes it); it is required unless
-    ``activation_method`` is None. Pass ``weights_method=None`` to quantize activations only.
-    ``model`` itself is not changed; ``result.qat_report`` says what was wrapped.
+    ``activation_method`` is None. Pass ``weights_method=None`` to quantize activations only,
+    ``quantize_inputs=False`` to leave the model's float inputs unquantized (an int8 export
+    then needs them quantized some other way). ``model`` itself is not changed;
+    ``result.qat_report`` says what was wrapped.
     """
     from .common import flow
 
@@ -62,6 +65,7 @@ def qat_init(
         weights_method,
         activation_method,
         per_channel,
+        quantize_inputs,
     )
 
 

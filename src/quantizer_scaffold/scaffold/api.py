@@ -1,21 +1,26 @@
-"""The generator's library API: ``scaffold``, ``remove`` and ``list_methods``.
+"""The generator's library API: ``scaffold``, ``remove``, ``update``, ``check_project``,
+``recover`` and ``list_methods``.
 
-The CLI is a thin shell over these functions. Each run: validate the name (before touching
-anything), take the project lock, finish any interrupted run, read the registry and the
-manifest, plan every file in memory, validate the plan, then write it all or nothing.
+The CLI is a thin shell over these functions. Each writing run: validate the name (before
+touching anything), take the project lock, finish any interrupted run (``transaction``),
+read the registry and the manifest, decide every file with ``ownership``, plan every file in
+memory, validate the plan, then write it all or nothing.
 """
 
 from __future__ import annotations
 
 import contextlib
 import difflib
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from . import builtin, registry, transaction, validate
-from .errors import ConflictError, UsageError
+from .. import __version__
+from . import builtin, ownership, registry, transaction, validate
+from .errors import ConflictError, ScaffoldError, UsageError
 from .manifest import Manifest, sha256
+from .merge import has_conflict_markers
 from .naming import MethodName, QuantizationMethod, Target
 from .next_steps import next_steps
 from .project import (
@@ -26,7 +31,7 @@ from .project import (
     Project,
     load_project,
 )
-from .render import module_of
+from .render import Rendering, module_of
 
 ORDER = [m.value for m in QuantizationMethod]
 
@@ -54,6 +59,7 @@ class Report:
     notes: list[str] = field(default_factory=list)
     dry_run: bool = False
     registry_created: bool = False
+    conflicts: int = 0  # update: conflicts marked in files for their user to resolve
 
     @property
     def changed(self) -> bool:
@@ -78,6 +84,7 @@ class Report:
             "next_steps": self.next_steps,
             "notes": self.notes,
             "registry_created": self.registry_created,
+            "conflicts": self.conflicts,
         }
 
 
@@ -111,15 +118,20 @@ def _diff(path: str, before: str | None, after: str | None) -> str:
     return "".join(line if line.endswith("\n") else line + "\n" for line in lines)
 
 
+INTERRUPTED = (
+    f"an interrupted scaffold-quantizer run left {transaction.JOURNAL_FILE}; "
+    "`scaffold-quantizer recover --dry-run` shows what finishing it does and "
+    "`scaffold-quantizer recover` does it (it restores only files that still hold what that "
+    "run left there)"
+)
+
+
 @contextlib.contextmanager
 def _session(project: Project, writes: bool, report: Report) -> Iterator[None]:
     """Hold the lock and recover an interrupted run, unless this run writes nothing."""
     if not writes:
-        if (project.root / transaction.JOURNAL_FILE).exists():
-            raise UsageError(
-                f"an interrupted run left {transaction.JOURNAL_FILE}; run scaffold-quantizer "
-                "once without --dry-run/--check to finish it"
-            )
+        if transaction.journal_left(project.root):
+            raise UsageError(INTERRUPTED)
         yield
         return
     with transaction.project_lock(project.root):
@@ -127,6 +139,42 @@ def _session(project: Project, writes: bool, report: Report) -> Iterator[None]:
         if recovered:
             report.notes.append(recovered)
         yield
+
+
+def recover(
+    root: str | Path | None = None,
+    cwd: str | Path | None = None,
+    dry_run: bool = False,
+    discard_journal: bool = False,
+) -> Report:
+    """Finish or undo an interrupted run (``transaction.recover``); ``dry_run`` shows which
+    files it would restore; ``discard_journal`` forgets the run and keeps every file as it is."""
+    project = load_project(Path(root) if root else None, Path(cwd) if cwd else None)
+    report = Report("recover", str(project.root))
+    if dry_run:
+        journal = transaction.read_journal(project.root)
+        if journal is None:
+            report.notes.append("no interrupted run to recover")
+        elif discard_journal:
+            report.notes.append("would forget the interrupted run; every file stays as it is")
+        else:
+            plan = transaction.plan_recovery(project.root, journal)
+            report.notes.append(plan.describe(planned=True))
+            for change in plan.restore:
+                undo = transaction.Change(change.path, change.after, change.before)
+                diff = _diff(change.path, undo.before, undo.after)
+                report.files.append(FileReport(change.path, undo.action, diff))
+        report.dry_run = True
+        return report
+    with transaction.project_lock(project.root):
+        journal = None if discard_journal else transaction.read_journal(project.root)
+        plan = transaction.plan_recovery(project.root, journal) if journal else None
+        done = transaction.recover(project.root, discard=discard_journal)
+        report.notes.append(done or "no interrupted run to recover")
+        for change in plan.restore if plan else []:
+            undo = transaction.Change(change.path, change.after, change.before)
+            report.files.append(FileReport(change.path, undo.action))
+    return report
 
 
 class _Workspace:
@@ -165,19 +213,36 @@ class _Workspace:
         return [transaction.Change(p, self.before[p], t) for p, t in self.after.items()]
 
 
-def _registry_texts(
-    project: Project, space: _Workspace, backend: str = DEFAULT_BACKEND
-) -> registry.RegistryTexts:
+def _registry_files(project: Project, backend: str = DEFAULT_BACKEND) -> tuple[str, str]:
+    """The enum file and the back end's dispatcher file, checked to be two files (not
+    folders, not one file under two names)."""
     config = project.config
     dispatcher_file = config.backend(backend).dispatcher_file
+    for key, path in (
+        ("training_method_file", config.training_method_file),
+        ("dispatcher_file", dispatcher_file),
+    ):
+        if project.path(path).is_dir():
+            raise UsageError(
+                f"[tool.scaffold-quantizer] {key} = {path!r} names a folder; point it at the "
+                ".py file that defines "
+                + ("the TrainingMethod enum" if key == "training_method_file" else "the dicts")
+            )
     if config.training_method_file == dispatcher_file:
         raise UsageError(
             f"training_method_file and dispatcher_file are the same file ({dispatcher_file}); "
             "the enum and the dispatcher dictionaries must live in different files"
         )
+    return config.training_method_file, dispatcher_file
+
+
+def _registry_texts(
+    project: Project, space: _Workspace, backend: str = DEFAULT_BACKEND
+) -> registry.RegistryTexts:
+    enum_file, dispatcher_file = _registry_files(project, backend)
     return registry.RegistryTexts(
-        enum_text=space.require(config.training_method_file, "the TrainingMethod enum"),
-        enum_label=config.training_method_file,
+        enum_text=space.require(enum_file, "the TrainingMethod enum"),
+        enum_label=enum_file,
         dispatcher_text=space.require(dispatcher_file, "the quantizer dispatcher"),
         dispatcher_label=dispatcher_file,
     )
@@ -197,7 +262,7 @@ def _create_own_registry(
     own runtime) must point [tool.scaffold-quantizer] at its existing registry.
     """
     config = project.config
-    dispatcher_file = config.backend(backend).dispatcher_file
+    _, dispatcher_file = _registry_files(project, backend)
     has_enum = space.read(config.training_method_file) is not None
     has_dispatcher = space.read(dispatcher_file) is not None
     if (has_enum and has_dispatcher) or config.uses_own_runtime:
@@ -245,16 +310,21 @@ def _validate(
     imports: dict[str, str],
     members: Sequence[str],
     backend: str = DEFAULT_BACKEND,
+    unchecked: Collection[str] = (),
 ) -> None:
     """Before anything is written: every staged module compiles, the registry resolves, and
     every import of a generated module (and every import an edited module gains, or that
-    points at a module this run deletes) resolves to a module that defines the name."""
+    points at a module this run deletes) resolves to a module that defines the name.
+
+    ``unchecked``: files that hold merge conflicts for their user to resolve (``update``).
+    """
     config = project.config
     texts = _registry_texts(project, space, backend)
     registry_files = {texts.enum_label, texts.dispatcher_label}  # check_registry checks them
     for path, text in space.after.items():
         if text is not None and path.endswith(".py") and path not in registry_files:
-            validate.compiles(path, text)
+            if path not in unchecked:
+                validate.compiles(path, text)
     validate.check_registry(
         config.training_method_file,
         texts.enum_text,
@@ -275,6 +345,8 @@ def _validate(
     }
     for path, text in sorted(space.after.items()):
         if text is None or not path.endswith(".py") or not _under(path, config.source_root):
+            continue
+        if path in unchecked:
             continue
         package = path.endswith("__init__.py")
         module = module_of(project, path).removesuffix(".__init__")
@@ -301,11 +373,13 @@ def _finish(
     remove_dirs: Sequence[str] = (),
 ) -> Report:
     changes = space.changes()
+    manifest_file = project.config.manifest_file
     for change in sorted(changes, key=lambda c: (c.path.endswith(".json"), c.path)):
         diff = _diff(change.path, change.before, change.after) if dry_run or check else ""
-        report.files.append(
-            FileReport(change.path, change.action, diff, notes.get(change.path, ""))
-        )
+        note = notes.get(change.path, "")
+        if change.path == manifest_file:  # compressed bases: a diff nobody reads
+            diff, note = "", note or "the record of what scaffold-quantizer generated"
+        report.files.append(FileReport(change.path, change.action, diff, note))
     for path, note in (keep or {}).items():
         report.files.append(FileReport(path, "KEEP", note=note))
     report.dry_run = dry_run or check
@@ -331,7 +405,9 @@ def scaffold(
     ``parameters`` are ``--param`` declarations (see ``parameters.py``); None: the ones this
     method's target was scaffolded with before (recorded in the manifest), else the grids'
     own fixed, calibrated parameters. In a user's project without a registry, the first run
-    creates the project's own (``own_registry``) and declares it to the runtime.
+    creates the project's own (``own_registry``) and declares it to the runtime. On a method
+    that exists, files you edited are kept (``ownership``), and a pair that ``remove`` kept is
+    registered again.
     """
     name = MethodName.parse(method)
     target = parse_target(target)
@@ -343,22 +419,33 @@ def scaffold(
         declared_parameters(parameters, wanted, weights)
     project = load_project(Path(root) if root else None, Path(cwd) if cwd else None)
     layout = project.config.backend(backend)
+    project.config.check_importable(backend)
     builtin.refuse_builtin_name(project, name, backend)
     from .render import render
 
-    report = Report("scaffold", str(project.root), name.enum_member, target.value)
+    member = name.enum_member
+    report = Report("scaffold", str(project.root), member, target.value)
     with _session(project, writes=not (dry_run or check), report=report):
         space = _Workspace(project)
         config = project.config
         manifest = Manifest.parse(space.read(config.manifest_file), config.manifest_file)
         created_registry = _create_own_registry(project, space, backend, report)
         texts = registry.Registry(_registry_texts(project, space, backend))
+        _refuse_case_twin(texts, name, method)
+        recorded = manifest.options(member, target.value) or manifest.options(
+            member, target.value, kept=True
+        )
         present = texts.registered_keys(name, target)
         methods = [m for m in ORDER if m in set(wanted) | set(present)]
         if parameters is None:
-            parameters = manifest.recorded_parameters(name.enum_member, target.value)
+            kept_pair = manifest.options(member, target.value) is None
+            parameters = manifest.recorded_parameters(member, target.value, kept=kept_pair)
         declared = declared_parameters(parameters or (), methods, weights)
         chosen = recorded_specs(parameters or (), declared)
+        options_changed = recorded is not None and (
+            set(recorded["quantization_methods"]) != set(methods)
+            or recorded.get("parameters") != chosen
+        )
         rendering = render(project, name, target, methods, declared, backend)
         clash = f"{layout.quantizers_dir}/{name.package}.py"
         if space.read(clash) is not None:
@@ -367,57 +454,60 @@ def scaffold(
                 "choose another --method"
             )
         notes: dict[str, str] = {}
+        keep: dict[str, str] = {}
         written: dict[str, str] = {}
-        for path, text in rendering.files.items():
-            current = space.read(path)
-            if current is None or current == text:
+        kept_records: dict[str, dict[str, object]] = {}
+        owners = [ownership.of(manifest, p, space.read(p)) for p in rendering.files]
+        for own in sorted(owners, key=ownership.refusal_order(member)):
+            path, text = own.path, rendering.files[own.path]
+            decision = ownership.for_scaffold(own, text, member, options_changed, force)
+            if decision.action == "write":
                 space.stage(path, text)
                 written[path] = text
-                continue
-            recorded = manifest.file_hash(path)
-            if recorded is None:
-                raise ConflictError(
-                    f"{path} exists and was not generated by scaffold-quantizer; move it away "
-                    "or choose another --method"
-                )
-            if recorded != sha256(current):
-                raise ConflictError(
-                    f"{path} was edited since scaffold-quantizer generated it; it is never "
-                    "overwritten (move it away to regenerate it)"
-                )
-            if not force:
-                raise ConflictError(
-                    f"{path} was generated before with other options; pass --force to "
-                    "replace it (it has no edits of yours)"
-                )
-            space.stage(path, text)
-            written[path] = text
-            notes[path] = "replaced (--force)"
-        replaceable = manifest.registered_methods(name.enum_member, target.value) if force else []
+                if decision.note:
+                    notes[path] = decision.note
+            else:
+                keep[path] = decision.note
+                if own.record is not None:
+                    kept_records[path] = own.record
         result = registry.register(
             texts,
             name,
             target,
             methods,
             rendering.training_module,
-            replaceable=replaceable,
+            recorded=(recorded or {}).get("quantization_methods", []),
             line_length=project.line_length,
             linted=project.lints_line_length,
         )
+        for grid, value in result.kept_values:
+            report.notes.append(
+                f"kept your {target.dispatcher} entry {member} / {grid.upper()}: {value} "
+                f"(scaffold-quantizer registered {name.training_class(target)} there; your "
+                "edits are never overwritten)"
+            )
         space.stage(config.training_method_file, result.enum_text)
         space.stage(layout.dispatcher_file, result.dispatcher_text)
         updated = manifest.copy()
+        again = updated.take_kept(member, target.value)
+        if again:
+            report.notes.append(
+                f"registered {member} ({target.value}) again: the pair `remove` kept because "
+                "you edited it (your files are as you left them)"
+            )
+        for path, record in kept_records.items():
+            updated.keep_record(member, path, record)  # edited: the base stays what it was
         shared = {p: t for p, t in written.items() if p == f"{rendering.package_dir}/__init__.py"}
-        updated.record_files(name.enum_member, None, shared)
+        updated.record_files(member, None, shared)
         updated.record_files(
-            name.enum_member, target.value, {p: t for p, t in written.items() if p not in shared}
+            member, target.value, {p: t for p, t in written.items() if p not in shared}
         )
         updated.record_registration(
-            name.enum_member, target.value, methods, result.created_member, chosen
+            member, target.value, methods, result.created_member, backend, __version__, chosen
         )
         new_files = [p for p in written if space.before.get(p) is None]
-        created_dirs = _missing_dirs(project, new_files)
-        updated.record_dirs(name.enum_member, created_dirs)
+        created_dirs = _missing_dirs(project, new_files) + list(again.get("created_dirs", []))
+        updated.record_dirs(member, created_dirs)
         if created_registry:
             updated.record_registry(
                 backend,
@@ -426,7 +516,7 @@ def scaffold(
                 space.before.get(PYPROJECT),
                 space.after.get(PYPROJECT),
             )
-        if updated.text() != (space.read(config.manifest_file) or ""):
+        if updated.differs(manifest):
             space.stage(config.manifest_file, updated.text())
         _validate(
             project,
@@ -436,7 +526,17 @@ def scaffold(
             backend,
         )
         report.next_steps = next_steps(project, rendering, Path(cwd) if cwd else None, report)
-        return _finish(project, space, report, dry_run, check, notes)
+        return _finish(project, space, report, dry_run, check, notes, keep)
+
+
+def _refuse_case_twin(reg: registry.Registry, name: MethodName, given: str) -> None:
+    """A new member that differs from an existing one only in case is a typo, not a method."""
+    for member in reg.members:
+        if member != name.enum_member and member.casefold() == name.enum_member.casefold():
+            raise ConflictError(
+                f"--method {given} would add TrainingMethod.{name.enum_member} next to "
+                f"{member}, which differs from it only in case; did you mean --method {member}?"
+            )
 
 
 def _missing_dirs(project: Project, files: Sequence[str]) -> list[str]:
@@ -462,41 +562,44 @@ def remove(
 ) -> Report:
     """Undo ``scaffold``: registrations out, unedited generated files deleted, edits kept.
 
-    Removing the last method of a registry that ``scaffold`` created also removes that
-    registry (its files, if unedited, and its entry point in pyproject.toml).
+    A pair in which you edited a file stays whole and is recorded as kept: scaffolding the
+    method again registers it again. Removing the last method of a registry that
+    ``scaffold`` created also removes that registry (its files, if unedited, and its entry
+    point in pyproject.toml). A method that is not registered is nothing to change.
     """
     name = MethodName.parse(method)
     chosen = parse_target(target) if target is not None else None
     project = load_project(Path(root) if root else None, Path(cwd) if cwd else None)
     layout = project.config.backend(backend)
+    member = name.enum_member
 
-    report = Report("remove", str(project.root), name.enum_member, chosen.value if chosen else None)
+    report = Report("remove", str(project.root), member, chosen.value if chosen else None)
     with _session(project, writes=not (dry_run or check), report=report):
         space = _Workspace(project)
         config = project.config
         manifest = Manifest.parse(space.read(config.manifest_file), config.manifest_file)
         if not config.uses_own_runtime and space.read(config.training_method_file) is None:
-            raise UsageError(
-                f"{name.enum_member} is not registered: this project has no registry yet "
-                f"({config.training_method_file}); `scaffold-quantizer list` shows what is"
+            report.notes.append(
+                f"{member} is not registered: this project has no registry yet "
+                f"({config.training_method_file}); nothing to remove"
             )
+            report.dry_run = dry_run or check
+            return report
         texts = registry.Registry(_registry_texts(project, space, backend))
-        registered = {t for t in Target if texts.registered_keys(name, t)} | {
-            Target(t) for t in manifest.targets(name.enum_member)
+        scaffolded = {t for t in Target if texts.registered_keys(name, t)} | {
+            Target(t) for t in manifest.targets(member)
         }
-        targets = [t for t in Target if (chosen is None or t is chosen) and t in registered]
+        targets = [t for t in Target if (chosen is None or t is chosen) and t in scaffolded]
         if not targets:
-            what = f"for {chosen.value}" if chosen else "at all"
-            raise UsageError(
-                f"{name.enum_member} is not registered {what}; "
-                "`scaffold-quantizer list` shows what is"
-            )
+            _nothing_to_remove(project, texts, manifest, name, chosen, backend, report)
+            report.dry_run = dry_run or check
+            return report
         package_dir = f"{layout.quantizers_dir}/{name.package}"
         modules = {
             t: module_of(project, f"{package_dir}/{name.training_module(t)}.py") for t in Target
         }
-        entry = manifest.method(name.enum_member) or {}
-        remaining = [t for t in manifest.targets(name.enum_member) if Target(t) not in targets]
+        entry = manifest.method(member) or {}
+        remaining = [t for t in manifest.targets(member) if Target(t) not in targets]
         result = registry.unregister(
             texts,
             name,
@@ -513,25 +616,34 @@ def remove(
             for path, record in sorted(entry.get("files", {}).items())
             if (record["target"] is None and not remaining) or record["target"] in wanted
         }
-        present = {path: text for path in files if (text := space.read(path)) is not None}
-        edited = {p for p, text in present.items() if sha256(text) != files[p]["sha256"]}
+        owners = {path: ownership.of(manifest, path, space.read(path)) for path in files}
         # a pair's modules import each other, its test imports both, and they all live in the
         # method's package: keep them together with what the user edited, or the kept code breaks
-        kept_targets = {files[p]["target"] for p in edited}
+        kept_targets = {
+            files[p]["target"] for p, o in owners.items() if o.owner is ownership.Owner.EDITED
+        }
         keep: dict[str, str] = {}
-        for path in present:
-            target = files[path]["target"]
-            if path in edited:
-                keep[path] = "edited since it was generated"
-            elif target in kept_targets or (target is None and kept_targets):
+        for path, own in owners.items():
+            file_target = files[path]["target"]
+            decision = ownership.for_remove(own)
+            if own.owner is ownership.Owner.ABSENT:
+                continue
+            if decision.action == "keep":
+                keep[path] = decision.note
+            elif file_target in kept_targets or (file_target is None and kept_targets):
                 keep[path] = "kept with the edited files it belongs with"
             else:
                 space.stage(path, None)
+        options = {t: manifest.options(member, t) or {} for t in wanted}
         for t in targets:
-            updated.forget_target(name.enum_member, t.value)
-        if not remaining:
-            for path in keep:
-                updated.forget_file(path)
+            updated.forget_target(member, t.value)
+        if keep:
+            updated.keep_pair(
+                member,
+                {t: options[t] for t in sorted(kept_targets - {None})},
+                {path: files[path] for path in keep},
+                [] if remaining else list(entry.get("created_dirs", [])),
+            )
         remove_dirs = [] if remaining else list(entry.get("created_dirs", []))
         # a folder this method created that still holds another method's files is handed to
         # that method, so that removing it later removes the folder too
@@ -540,18 +652,65 @@ def remove(
             updated.record_dirs(other, shared)
         if updated.is_empty():
             remove_dirs += _remove_own_registry(project, space, updated, result.members, report)
-        new_manifest = None if updated.is_empty() else updated.text()
-        if new_manifest != space.read(config.manifest_file):
-            space.stage(config.manifest_file, new_manifest)
+        if updated.is_empty():
+            if space.read(config.manifest_file) is not None:
+                space.stage(config.manifest_file, None)
+        elif updated.differs(manifest):
+            space.stage(config.manifest_file, updated.text())
         if space.read(config.training_method_file) is not None:  # not a removed registry
             _validate(project, space, {}, result.members, backend)
         if result.removed_member:
-            report.notes.append(f"removed TrainingMethod.{name.enum_member}")
+            report.notes.append(f"removed TrainingMethod.{member}")
+        if result.kept_member:
+            report.notes.append(result.kept_member)
         if keep:
             report.notes.append(
-                "kept files you edited (delete them yourself if you no longer need them)"
+                "kept the files of the pair you edited: `scaffold-quantizer --method "
+                f"{member}` registers it again (its test is skipped until then); delete "
+                "them yourself if you no longer need them"
             )
         return _finish(project, space, report, dry_run, check, {}, keep, remove_dirs)
+
+
+def _nothing_to_remove(
+    project: Project,
+    texts: registry.Registry,
+    manifest: Manifest,
+    name: MethodName,
+    chosen: Target | None,
+    backend: str,
+    report: Report,
+) -> None:
+    """``remove`` of a method that scaffold-quantizer did not register (for ``chosen``): a
+    note when there is nothing, a refusal when the method is there but was made by hand."""
+    member = name.enum_member
+    label = f"for {chosen.value}" if chosen else ""
+    by_hand = [t for t in Target if (chosen is None or t is chosen) and texts.quantizers(member, t)]
+    if member in texts.members and (by_hand or chosen is None):
+        where = texts.texts.enum_label if not by_hand else texts.texts.dispatcher_label
+        raise UsageError(
+            f"{member} is registered in {where}, but not by scaffold-quantizer "
+            f"({project.config.manifest_file} does not record it): remove only undoes what "
+            "scaffold-quantizer made; edit the registry yourself to remove it"
+        )
+    builtin_registry = builtin.builtin_registry(project, backend)
+    if builtin_registry is not None and member in builtin_registry.members:
+        raise UsageError(
+            f"{member} is quantizer-scaffold's built-in training method; it is not part of "
+            "this project and cannot be removed from it"
+        )
+    kept = manifest.kept(member)
+    if kept is not None:
+        report.notes.append(
+            f"{member} is not registered{' ' + label if label else ''}; the files `remove` "
+            f"kept because you edited them stay ({', '.join(sorted(kept['files']))}): "
+            f"`scaffold-quantizer --method {member}` registers them again"
+        )
+        return
+    report.notes.append(
+        f"{member} is not registered{' ' + label if label else ''}; nothing to remove "
+        "(`scaffold-quantizer list` shows what is)"
+    )
 
 
 def _remove_own_registry(
@@ -582,6 +741,301 @@ def _remove_own_registry(
     manifest.forget_registry()
     report.notes.append("removed this project's registry: no method is left in it")
     return list(record.get("created_dirs", []))
+
+
+def update(
+    method: str | None = None,
+    target: str | Target | None = None,
+    root: str | Path | None = None,
+    cwd: str | Path | None = None,
+    dry_run: bool = False,
+    check: bool = False,
+    backend: str | None = None,
+) -> Report:
+    """Bring what scaffold-quantizer generated up to date with the templates.
+
+    For every method the manifest records (or ``method``; ``target``/``backend`` narrow it),
+    render the templates again with the recorded options: files you did not edit are
+    regenerated, files you edited get the template changes by a three-way merge against
+    what the old templates rendered (the manifest's base), conflicts marked as git marks
+    them (``Report.conflicts``). The registry is not touched; kept pairs neither.
+    """
+    chosen = parse_target(target) if target is not None else None
+    project = load_project(Path(root) if root else None, Path(cwd) if cwd else None)
+    report = Report("update", str(project.root), None, chosen.value if chosen else None)
+    with _session(project, writes=not (dry_run or check), report=report):
+        space = _Workspace(project)
+        config = project.config
+        manifest = Manifest.parse(space.read(config.manifest_file), config.manifest_file)
+        members = manifest.methods()
+        if method is not None:
+            report.method = MethodName.parse(method).enum_member
+            if report.method not in members:
+                raise UsageError(
+                    f"{report.method} is not recorded in {config.manifest_file}: update renews "
+                    "only what scaffold-quantizer generated (`scaffold-quantizer list` shows "
+                    "the registered methods)"
+                )
+            members = [report.method]
+        renewal = _Renewal(project, space, manifest, report)
+        for member in members:
+            for value in manifest.targets(member):
+                options = manifest.options(member, value) or {}
+                if chosen not in (None, Target(value)) or backend not in (None, options["backend"]):
+                    continue
+                renewal.renew(member, Target(value), options)
+        if renewal.updated.differs(manifest):
+            space.stage(config.manifest_file, renewal.updated.text())
+        for used in sorted({b for _, b in renewal.classes.values()}) or [DEFAULT_BACKEND]:
+            members_now = registry.Registry(_registry_texts(project, space, used)).members
+            imports = {c: m for c, (m, b) in renewal.classes.items() if b == used}
+            _validate(project, space, imports, members_now, used, renewal.conflicted)
+        if report.conflicts:
+            verb = "would be" if dry_run or check else "are"
+            report.notes.append(
+                f"{report.conflicts} conflict(s) between your edits and the template changes "
+                f"{verb} marked (<<<<<<< yours ... >>>>>>> templates): resolve them, then run "
+                "`scaffold-quantizer check`"
+            )
+        return _finish(project, space, report, dry_run, check, renewal.notes, renewal.keep)
+
+
+def _render_recorded(
+    project: Project, name: MethodName, target: Target, options: dict[str, Any]
+) -> Rendering:
+    """A recorded pair's files, rendered again with the options it was scaffolded with
+    (grids, ``--param`` declarations, back end) and today's templates."""
+    from .parameters import declared_parameters
+    from .render import render
+
+    grids = list(options["quantization_methods"])
+    parameters = options.get("parameters") or ()
+    declared = declared_parameters(parameters, grids, target is Target.WEIGHTS)
+    return render(project, name, target, grids, declared, str(options["backend"]))
+
+
+class _Renewal:
+    """One ``update`` run: the files of each recorded pair rendered again and decided on."""
+
+    def __init__(
+        self, project: Project, space: _Workspace, manifest: Manifest, report: Report
+    ) -> None:
+        self.project = project
+        self.space = space
+        self.manifest = manifest
+        self.updated = manifest.copy()
+        self.report = report
+        self.notes: dict[str, str] = {}
+        self.keep: dict[str, str] = {}
+        self.conflicted: set[str] = set()
+        self.classes: dict[str, tuple[str, str]] = {}  # training class -> (module, back end)
+        self.done: set[str] = set()  # a method's shared files are renewed once
+        self.label = f"scaffold-quantizer {__version__} templates"
+
+    def renew(self, member: str, target: Target, options: dict[str, Any]) -> None:
+        name = MethodName.parse(member)
+        backend = str(options["backend"])
+        rendering = _render_recorded(self.project, name, target, options)
+        records = (self.manifest.method(member) or {}).get("files", {})
+        paths = set(rendering.files) | {
+            p for p, r in records.items() if r["target"] in (target.value, None)
+        }
+        renewed = False
+        for path in sorted(paths - self.done):
+            self.done.add(path)
+            own = ownership.of(self.manifest, path, self.space.read(path))
+            if own.method not in (None, member):
+                raise ConflictError(
+                    f"{path} belongs to {own.method}, but the templates render it for "
+                    f"{member} too; rename one of the methods"
+                )
+            own = ownership.with_base_from_history(own, self.project.root)
+            decision = ownership.for_update(own, rendering.files.get(path), self.label)
+            if decision.action != "keep":
+                self.space.stage(path, decision.text)
+            if decision.action == "delete":
+                self.updated.forget_file(path)
+            if decision.note:
+                (self.keep if decision.action == "keep" else self.notes)[path] = decision.note
+            if decision.base is not None:
+                shared = path == f"{rendering.package_dir}/__init__.py"
+                before = self.updated.file_hash(path)
+                self.updated.record_files(
+                    member, None if shared else target.value, {path: decision.base}
+                )
+                renewed |= before != self.updated.file_hash(path)
+            if decision.conflicts:
+                self.report.conflicts += decision.conflicts
+                self.conflicted.add(path)
+        if renewed:
+            self.updated.renew_target(member, target.value, __version__)
+        if rendering.training_file not in self.conflicted:
+            module = (rendering.training_module, backend)
+            self.classes[name.training_class(target)] = module
+
+
+@dataclass
+class CheckReport:
+    """The project-wide check: what is wrong (``problems``), and what is only worth knowing."""
+
+    root: str
+    methods: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "root": self.root,
+            "ok": self.ok,
+            "methods": self.methods,
+            "problems": self.problems,
+            "notes": self.notes,
+        }
+
+
+def check_project(
+    root: str | Path | None = None,
+    cwd: str | Path | None = None,
+    backend: str | None = None,
+) -> CheckReport:
+    """Everything scaffold-quantizer recorded, checked against the code (for CI/pre-commit).
+
+    Every recorded method is a member of the enum and mapped in its back end's dispatcher
+    for every recorded grid; every generated file is present, parses, holds no unresolved
+    merge conflict, and its imports resolve (as do the registry files' imports and names);
+    no interrupted run is pending. Edited generated files are yours and pass; files made by
+    older templates are noted (``update`` renews them). Writes nothing.
+    """
+
+    project = load_project(Path(root) if root else None, Path(cwd) if cwd else None)
+    config = project.config
+    report = CheckReport(str(project.root))
+    problems = report.problems
+    if transaction.journal_left(project.root):
+        problems.append(INTERRUPTED)
+    space = _Workspace(project)
+    try:
+        manifest = Manifest.parse(space.read(config.manifest_file), config.manifest_file)
+    except UsageError as error:
+        problems.append(str(error))
+        return report
+    report.methods = manifest.methods()
+    index = validate.ModuleIndex(
+        config.source_root, space.read, {config.package.split(".")[0], config.runtime.split(".")[0]}
+    )
+    recorded = {
+        (member, Target(value)): manifest.options(member, value) or {}
+        for member in report.methods
+        for value in manifest.targets(member)
+    }
+    backends = {str(options["backend"]) for options in recorded.values()} or {DEFAULT_BACKEND}
+    if not recorded and not config.uses_own_runtime:
+        if space.read(config.training_method_file) is None:
+            report.notes.append("nothing scaffolded here yet: this project has no registry")
+            backends = set()
+    for used in sorted(backends if backend is None else {backend}):
+        try:
+            reg = registry.Registry(_registry_texts(project, space, used))
+        except ScaffoldError as error:
+            problems.append(" ".join(str(error).split()))
+            continue
+        for label, text in ((reg.texts.enum_label, reg.texts.enum_text),
+                            (reg.texts.dispatcher_label, reg.texts.dispatcher_text)):  # fmt: skip
+            problems += _module_problems(project, index, label, text)
+            missing = validate.unresolved_names(label, text)
+            if missing:
+                problems.append(f"{label} uses undefined name(s) {', '.join(missing)}")
+            unknown = validate.attribute_members(text, registry.ENUM_CLASS) - set(reg.members)
+            for member in sorted(unknown):
+                problems.append(
+                    f"{label} uses {registry.ENUM_CLASS}.{member}, which "
+                    f"{reg.texts.enum_label} does not define"
+                )
+        for (member, target), options in sorted(recorded.items()):
+            if options["backend"] != used:
+                continue
+            again = f"`scaffold-quantizer --method {member} --target {target.value}`"
+            if member not in reg.members:
+                problems.append(
+                    f"{reg.texts.enum_label}: {registry.ENUM_CLASS}.{member} is missing "
+                    f"(scaffold-quantizer registered it for {target.value}): {again} adds it "
+                    "again, `scaffold-quantizer remove` undoes the rest"
+                )
+                continue
+            mapped = reg.quantizers(member, target)
+            for grid in options["quantization_methods"]:  # type: ignore[attr-defined]
+                if grid not in mapped:
+                    problems.append(
+                        f"{reg.texts.dispatcher_label}: {target.dispatcher} does not map "
+                        f"{member} / {grid.upper()} (scaffold-quantizer registered it): "
+                        f"{again} -q {grid} registers it again"
+                    )
+    edited, outdated = [], []
+    for path, (member, kept, record) in sorted(manifest.file_records().items()):
+        own = ownership.of(manifest, path, space.read(path))
+        if own.owner is ownership.Owner.ABSENT:
+            if not kept:
+                problems.append(
+                    f"{path} is missing (generated for {member}): `scaffold-quantizer "
+                    f"--method {member} --target {record['target'] or 'weights'}` creates it again"
+                )
+            continue
+        if own.owner is ownership.Owner.EDITED:
+            edited.append(path)
+            if has_conflict_markers(own.text or ""):
+                problems.append(f"{path} has unresolved conflict markers (<<<<<<< ... >>>>>>>)")
+                continue
+        if path.endswith(".py") and not kept:
+            problems += _module_problems(project, index, path, own.text or "")
+    for (member, target), options in sorted(recorded.items()):
+        rendering = _render_recorded(project, MethodName.parse(member), target, options)
+        for path, text in rendering.files.items():
+            own = ownership.of(manifest, path, space.read(path))
+            if own.owner is ownership.Owner.GENERATED and own.text != text:
+                outdated.append(path)
+    if edited:
+        report.notes.append(
+            f"{len(edited)} generated file(s) edited by you (yours: `scaffold-quantizer update` "
+            "merges template changes into them)"
+        )
+    if outdated:
+        report.notes.append(
+            f"{len(set(outdated))} unedited file(s) made by older templates: "
+            "`scaffold-quantizer update --dry-run` shows what renewing them changes"
+        )
+    for member in manifest.kept_methods():
+        report.notes.append(
+            f"{member}: a pair `remove` kept because you edited it (not registered; its test "
+            f"is skipped): `scaffold-quantizer --method {member}` registers it again"
+        )
+    return report
+
+
+def _module_problems(
+    project: Project, index: validate.ModuleIndex, path: str, text: str
+) -> list[str]:
+    """Why the module at ``path`` would not import: a syntax error, or an import that does
+    not resolve (one line each)."""
+    try:
+        validate.parse(text)
+    except SyntaxError as error:
+        return [f"{path} has a syntax error at line {error.lineno}: {error.msg}"]
+    if not _under(path, project.config.source_root):
+        return []
+    package = path.endswith("__init__.py")
+    module = module_of(project, path).removesuffix(".__init__")
+    found = []
+    for item in validate.imports_of(text, module, package):
+        try:
+            index.check(path, [item])
+        except ScaffoldError as error:
+            message = str(error).replace("the new ", "", 1).replace(" would import ", " imports ")
+            found.append(message.removesuffix("; nothing was written"))
+    return found
 
 
 def list_methods(

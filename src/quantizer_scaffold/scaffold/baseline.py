@@ -2,7 +2,8 @@
 
 The copy takes ``src/``, ``pyproject.toml`` and the manifest, then removes every training
 method the manifest records with the generator's own ``remove`` (which restores the
-registry files byte for byte), and deletes what ``remove`` keeps because it was edited.
+registry files byte for byte), and deletes what ``remove`` keeps because it was edited
+(and the manifest's record of it).
 So methods scaffolded into the project itself (such as LSQ here) never change what the
 seed's examples look like.
 """
@@ -38,4 +39,14 @@ def copy_baseline_project(source: Path, destination: Path) -> Path:
             path = destination / folder
             if path.is_dir() and not any(path.iterdir()):
                 path.rmdir()
+    # the pairs remove kept (the edited ones) were deleted above: so is their record
+    left = destination / config.manifest_file
+    if left.exists():
+        kept = Manifest.parse(left.read_text(encoding="utf-8"), config.manifest_file)
+        for method in kept.kept_methods():
+            kept.forget_kept(method)
+        if kept.is_empty():
+            left.unlink()
+        else:
+            left.write_text(kept.text(), encoding="utf-8")
     return destination

@@ -1,9 +1,10 @@
 """``scaffold-quantizer``: a thin click shell over :mod:`quantizer_scaffold.scaffold.api`.
 
 ``scaffold-quantizer --method X --target weights`` scaffolds (the group runs without a
-subcommand); ``scaffold-quantizer remove --method X`` and ``scaffold-quantizer list`` are
-subcommands. Every error is one line on stderr: exit code 2 for bad input or a conflict,
-1 for a failed write (rolled back) and for ``--check`` when something would change.
+subcommand); ``remove``, ``update``, ``check``, ``recover`` and ``list`` are subcommands.
+Every error is one line on stderr: exit code 2 for bad input or a conflict, 1 for a failed
+write (rolled back), for ``--check`` when something would change, for ``check`` when it
+finds a problem and for ``update`` when it marked a conflict.
 Shell completion: ``eval "$(_SCAFFOLD_QUANTIZER_COMPLETE=bash_source scaffold-quantizer)"``.
 """
 
@@ -44,6 +45,17 @@ def _method_option(required: bool) -> Any:
         metavar="NAME",
         required=required,
         help="Training method: MyTrainingMethod, my_training_method or my-training-method.",
+    )
+
+
+def _only_target_option(text: str) -> Any:
+    return click.option(
+        "--target",
+        "-t",
+        default=None,
+        metavar="weights|activation",
+        shell_complete=_complete(TARGETS),
+        help=text,
     )
 
 
@@ -120,6 +132,9 @@ class _ScaffoldGroup(click.Group):
         formatter.write_usage(PROG, "--method NAME [--target weights|activation] [OPTIONS]")
         formatter.write_usage(PROG, "remove --method NAME [--target ...] [OPTIONS]")
         formatter.write_usage(PROG, "list [--root PATH] [--json]")
+        formatter.write_usage(PROG, "update [--method NAME] [--dry-run] [OPTIONS]")
+        formatter.write_usage(PROG, "check [--root PATH] [--json]")
+        formatter.write_usage(PROG, "recover [--dry-run] [--discard-journal]")
 
 
 @click.group(
@@ -183,6 +198,8 @@ def cli(
     scaffold-quantizer --method DoReFa --target weights --param none
     scaffold-quantizer remove --method MyTrainingMethod
     scaffold-quantizer list
+    scaffold-quantizer check
+    scaffold-quantizer update --dry-run
     """
     if ctx.invoked_subcommand is not None:
         source = ctx.get_parameter_source
@@ -225,14 +242,7 @@ def cli(
 
 @cli.command("remove")
 @_method_option(required=True)
-@click.option(
-    "--target",
-    "-t",
-    default=None,
-    metavar="weights|activation",
-    shell_complete=_complete(TARGETS),
-    help="Remove only this target (default: every target of the method).",
-)
+@_only_target_option("Remove only this target (default: every target of the method).")
 @_root_option()
 @_write_options
 def remove_command(
@@ -245,14 +255,98 @@ def remove_command(
     _finish(report, as_json, dry_run, check)
 
 
+@cli.command("update")
+@_method_option(required=False)
+@_only_target_option("Update only this target (default: every target).")
+@_root_option()
+@_write_options
+def update_command(
+    method: str | None,
+    target: str | None,
+    root: str | None,
+    dry_run: bool,
+    check: bool,
+    as_json: bool,
+) -> None:
+    """Bring generated files up to date with the templates (every method, or --method).
+
+    Files you did not edit are regenerated; template changes are merged into files you
+    edited (three-way, against what the old templates rendered); conflicts are marked as
+    git marks them and make the exit code 1. --dry-run shows the diffs.
+    """
+    from . import api
+
+    report = api.update(method, target, root=root, dry_run=dry_run, check=check)
+    _finish(report, as_json, dry_run, check)
+    if report.conflicts and not (dry_run or check):
+        raise click.exceptions.Exit(1)
+
+
+@cli.command("check")
+@_root_option()
+@click.option("--json", "as_json", is_flag=True, help="Print a machine-readable report.")
+def check_command(root: str | None, as_json: bool) -> None:
+    """Check the whole project (for CI and pre-commit); exit 1 with what is wrong.
+
+    Every method scaffold-quantizer recorded is registered in the enum and the dispatcher,
+    its files are present and parse, their imports resolve, no merge conflict is left and
+    no interrupted run is pending. Writes nothing.
+    """
+    from . import api
+
+    report = api.check_project(root=root)
+    if as_json:
+        click.echo(json.dumps(report.to_dict(), indent=2))
+    else:
+        for note in report.notes:
+            click.secho(f"note: {note}", fg="cyan")
+        for problem in report.problems:
+            click.secho(f"problem: {problem}", fg="red")
+        names = ", ".join(report.methods) or "none"
+        if report.ok:
+            click.secho(
+                f"ok: {len(report.methods)} method(s) recorded ({names}): registered, files "
+                "present, imports resolving",
+                bold=True,
+            )
+        else:
+            click.secho(f"{len(report.problems)} problem(s) in {report.root}", bold=True)
+    if not report.ok:
+        raise click.exceptions.Exit(1)
+
+
+@cli.command("recover")
+@_root_option()
+@click.option("--dry-run", is_flag=True, help="Show what recovery would restore; write nothing.")
+@click.option(
+    "--discard-journal",
+    is_flag=True,
+    help="Forget the interrupted run and keep every file as it is (after checking git diff).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print a machine-readable report.")
+def recover_command(root: str | None, dry_run: bool, discard_journal: bool, as_json: bool) -> None:
+    """Finish or undo a run that was interrupted (any writing run does this first).
+
+    Only files that still hold what the interrupted run left there are restored; a file
+    changed since stops recovery with its name.
+    """
+    from . import api
+
+    report = api.recover(root=root, dry_run=dry_run, discard_journal=discard_journal)
+    _print_report(report, as_json, show_diffs=dry_run)
+
+
 @cli.command("list")
 @_root_option()
 @click.option("--json", "as_json", is_flag=True, help="Print a machine-readable list.")
 def list_command(root: str | None, as_json: bool) -> None:
     """Show every training method, its quantizer classes and where it is registered."""
-    from . import api
+    from . import api, transaction
 
     project, methods = api.list_methods(root=root)
+    if transaction.journal_left(project.root):
+        click.secho(f"warning: {api.INTERRUPTED}; the registry below may be half-written",
+                    fg="yellow", err=True)  # fmt: skip
     if as_json:
         rows = [m.to_dict() for m in methods]
         click.echo(json.dumps({"root": str(project.root), "methods": rows}, indent=2))

@@ -54,7 +54,8 @@ class TopLevelTransformer(cst.CSTTransformer):
 
 
 def next_value(enum: EnumModel) -> str:
-    """``auto()`` if the enum uses it, else the next integer after the largest one."""
+    """``auto()`` if the enum uses it; in a ``Flag`` enum the lowest bit no member uses;
+    else the next integer after the largest value. Spelt like the last member's value."""
     for value in enum.members.values():
         if isinstance(value, cst.Call):
             func = value.func
@@ -69,17 +70,32 @@ def next_value(enum: EnumModel) -> str:
                 f"{enum.name}.{name} has a tuple value (a trailing comma after the value); "
                 f"remove the comma so it is an integer"
             )
-    numbers = [int(v.value, 0) for v in enum.members.values() if isinstance(v, cst.Integer)]
-    if len(numbers) != len(enum.members):
+    values = enum.values()
+    if values is None:
         raise RegistryError(
             f"{enum.name} has members whose values are not integers or auto(); "
             "cannot choose the next value"
         )
-    return str(max(numbers) + 1 if numbers else 0)
+    last = list(enum.members.values())[-1] if enum.members else None
+    if enum.flag:  # a new bit: a value that overlaps others would be their combination
+        used = 0
+        for number in values.values():
+            used |= max(number, 0)
+        bit = used.bit_length()
+        if isinstance(last, cst.BinaryOperation) and isinstance(last.operator, cst.LeftShift):
+            return f"1 << {bit}"
+        return hex(1 << bit) if _is_hex(last) else str(1 << bit)
+    number = max(values.values()) + 1 if values else 0
+    return str(number)
+
+
+def _is_hex(node: cst.BaseExpression | None) -> bool:
+    return isinstance(node, cst.Integer) and node.value.lower().startswith("0x")
 
 
 class AddEnumMember(TopLevelTransformer):
-    """Append ``member = value`` after the last member (or the docstring) of the enum."""
+    """Add ``member = value`` after the last member (and its attribute docstring, if any),
+    spelt like that member (``X: int = 1`` after an annotated one), else after the docstring."""
 
     def __init__(self, enum: EnumModel, member: str, value: str) -> None:
         self.enum = enum
@@ -90,25 +106,37 @@ class AddEnumMember(TopLevelTransformer):
         if original is not self.enum.node:
             return updated
         statements = list(self.enum.statements)
-        last = self.enum.last_member_statement()
-        if last is not None:
-            index = max(self.enum.positions.values())
-            assign = member_assign(last)
-            assert assign is not None
-            # "=" signs aligned in a column stay aligned; otherwise the neighbour's spacing
-            target = assign.targets[0]
-            before = code(target.whitespace_before_equal)
-            column = _aligned_column(self.enum)
-            if column is not None:
-                before = " " * max(1, column - len(self.member))
-            after = code(target.whitespace_after_equal)
-            new = cst.parse_statement(f"{self.member}{before}={after}{self.value}\n")
+        if self.enum.positions:
+            index = self.enum.insertion_index()
+            neighbour = self.enum.nodes[list(self.enum.members)[-1]]
+            value = cst.parse_expression(self.value)
+            small: cst.BaseSmallStatement
+            if isinstance(neighbour, cst.AnnAssign):
+                small = neighbour.with_changes(
+                    target=cst.Name(self.member), value=value, semicolon=cst.MaybeSentinel.DEFAULT
+                )
+            else:
+                # "=" signs aligned in a column stay aligned; otherwise the neighbour's spacing
+                target = neighbour.targets[0]
+                column = _aligned_column(self.enum)
+                before = target.whitespace_before_equal
+                if column is not None:
+                    before = cst.SimpleWhitespace(" " * max(1, column - len(self.member)))
+                small = cst.Assign(
+                    targets=[
+                        target.with_changes(
+                            target=cst.Name(self.member), whitespace_before_equal=before
+                        )
+                    ],
+                    value=value,
+                )
+            new = cst.SimpleStatementLine(body=[small])
         else:
-            index = 0 if statements and is_docstring(statements[0]) else -1
-            new = cst.parse_statement(f"{self.member} = {self.value}\n")
-            if index == 0:  # a blank line after the class docstring, as ruff format wants
+            index = 1 if statements and is_docstring(statements[0]) else 0
+            new = cst.parse_statement(f"{self.member} = {self.value}\n")  # type: ignore[assignment]
+            if index == 1:  # a blank line after the class docstring, as ruff format wants
                 new = new.with_changes(leading_lines=[cst.EmptyLine(indent=False)])
-        statements.insert(index + 1, new)
+        statements.insert(index, new)
         return updated.with_changes(body=updated.body.with_changes(body=statements))
 
 
@@ -117,7 +145,10 @@ def _aligned_column(enum: EnumModel) -> int | None:
     columns = set()
     padded = False
     for index in enum.positions.values():
-        target = member_assign(enum.statements[index]).targets[0]  # type: ignore[union-attr]
+        assign = member_assign(enum.statements[index])
+        if assign is None:  # annotated, or several on one line: no column to keep
+            return None
+        target = assign.targets[0]
         space = code(target.whitespace_before_equal)
         columns.add(len(code(target.target)) + len(space))
         padded |= len(space) > 1
@@ -125,7 +156,7 @@ def _aligned_column(enum: EnumModel) -> int | None:
 
 
 class RemoveEnumMember(TopLevelTransformer):
-    """Delete the statement of ``member`` from the enum."""
+    """Delete ``member`` from the enum: its statement, or its part of a ``;``-joined line."""
 
     def __init__(self, enum: EnumModel, member: str) -> None:
         self.enum = enum
@@ -135,9 +166,17 @@ class RemoveEnumMember(TopLevelTransformer):
         if original is not self.enum.node or self.member not in self.enum.positions:
             return updated
         statements = list(self.enum.statements)
+        index = self.enum.positions[self.member]
+        line = statements[index]
+        if isinstance(line, cst.SimpleStatementLine) and len(line.body) > 1:
+            removed = self.enum.nodes[self.member]
+            body = [b for b in line.body if b is not removed]
+            if line.body[-1] is removed:  # the one before it ends the line now
+                body[-1] = body[-1].with_changes(semicolon=removed.semicolon)
+            statements[index] = line.with_changes(body=body)
+            return updated.with_changes(body=updated.body.with_changes(body=statements))
         if len(statements) == 1:
             raise RegistryError(f"removing {self.member} would leave {self.enum.name} empty")
-        index = self.enum.positions[self.member]
         after_docstring = index == 1 and is_docstring(statements[0])
         drop_statement(statements, index, blank_lines=not after_docstring)
         return updated.with_changes(body=updated.body.with_changes(body=statements))
@@ -400,9 +439,10 @@ class AddDictEntry(_DictTransformer):
 
 
 class ExtendDictEntry(_DictTransformer):
-    """Add grid keys to the inner dict of an existing entry (or replace listed ones).
+    """Add grid keys to the inner dict of an existing entry.
 
-    An inner key that maps to a different value is a conflict unless it is ``replaceable``.
+    A key that maps to another value stays as it is when the tool registered it before
+    (``recorded``: its user changed it since), and is a conflict otherwise.
     """
 
     def __init__(
@@ -411,7 +451,7 @@ class ExtendDictEntry(_DictTransformer):
         member: str,
         inner_prefix: str,
         inner: Sequence[tuple[str, str]],
-        replaceable: Sequence[str],
+        recorded: Sequence[str],
         label: str,
         line_length: int,
     ) -> None:
@@ -419,11 +459,11 @@ class ExtendDictEntry(_DictTransformer):
         self.member = member
         self.inner_prefix = inner_prefix
         self.inner = list(inner)
-        self.replaceable = set(replaceable)
+        self.recorded = set(recorded)
         self.label = label
         self.line_length = line_length
         self.added: list[str] = []
-        self.replaced: list[str] = []
+        self.kept: list[tuple[str, str]] = []  # (key, the user's value)
         found = model.element(member)
         assert found is not None
         self.index, self.element = found
@@ -438,24 +478,17 @@ class ExtendDictEntry(_DictTransformer):
             if key not in current:
                 self.added.append(key)
             elif current[key] != value:
-                if key not in self.replaceable:
+                if key not in self.recorded:
                     raise RegistryError(
                         f"{label}: {model.name} already maps {member} / {key} to "
                         f"{current[key]}, which scaffold-quantizer did not register; remove "
                         "that entry or choose another --method"
                     )
-                self.replaced.append(key)
+                self.kept.append((key, current[key]))
 
     def rewrite(self, node: cst.Dict) -> cst.Dict:
         inner: cst.Dict = self.element.value  # type: ignore[assignment]
         values = dict(self.inner)
-        elements = list(inner.elements)
-        for position, element in enumerate(elements):
-            if key_attr(element) in self.replaced:
-                elements[position] = element.with_changes(  # type: ignore[call-arg]
-                    value=cst.parse_expression(values[key_attr(element)])  # type: ignore[index]
-                )
-        inner = inner.with_changes(elements=elements)
         first = layout.statement_key_column(self.model.statement, node)
         column = layout.inner_key_column(
             inner,

@@ -31,6 +31,10 @@ class RegistryError(ScaffoldError):
     exit_code = 2
 
 
+class RecoveryError(UsageError):
+    """An interrupted run cannot be finished or undone without touching a user's change."""
+
+
 class LockTimeoutError(ScaffoldError):
     """Another run holds the project's lock."""
 

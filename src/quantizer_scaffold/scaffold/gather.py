@@ -45,16 +45,24 @@ def parse_module(text: str, label: str) -> cst.Module:
 
 
 def member_assign(statement: cst.CSTNode) -> cst.Assign | None:
-    """The ``NAME = value`` of an enum member statement, or None for anything else."""
+    """The ``NAME = value`` of a statement that is one plain member assignment, else None."""
     if not isinstance(statement, cst.SimpleStatementLine) or len(statement.body) != 1:
         return None
     assign = statement.body[0]
-    if not isinstance(assign, cst.Assign) or len(assign.targets) != 1:
+    return assign if isinstance(assign, cst.Assign) and _member_name(assign) else None
+
+
+def _member_name(node: cst.BaseSmallStatement) -> str | None:
+    """The member a small statement of an enum body defines: ``X = v`` or ``X: T = v``."""
+    if isinstance(node, cst.Assign) and len(node.targets) == 1:
+        target: cst.BaseExpression = node.targets[0].target
+    elif isinstance(node, cst.AnnAssign) and node.value is not None:
+        target = node.target
+    else:
         return None
-    target = assign.targets[0].target
     if not isinstance(target, cst.Name) or target.value.startswith("_"):
         return None
-    return assign
+    return target.value
 
 
 def is_docstring(statement: cst.CSTNode) -> bool:
@@ -68,12 +76,18 @@ def is_docstring(statement: cst.CSTNode) -> bool:
 
 @dataclass(frozen=True)
 class EnumModel:
-    """The module-level ``class <name>`` and its members, in order."""
+    """The module-level ``class <name>`` and its members, in order.
+
+    A member is ``X = value`` or ``X: T = value``, on a line of its own or joined to others
+    by ``;``. ``flag``: the class derives from ``Flag`` or ``IntFlag`` (members are bits).
+    """
 
     name: str
     node: cst.ClassDef
     members: dict[str, cst.BaseExpression]  # member -> value expression
     positions: dict[str, int]  # member -> index of its statement in the class body
+    nodes: dict[str, cst.Assign | cst.AnnAssign]  # member -> its small statement
+    flag: bool = False
 
     @property
     def statements(self) -> Sequence[cst.BaseStatement]:
@@ -84,6 +98,64 @@ class EnumModel:
         if not self.positions:
             return None
         return self.statements[max(self.positions.values())]  # type: ignore[return-value]
+
+    def insertion_index(self) -> int:
+        """Where a new member goes: after the last member and its attribute docstring."""
+        index = max(self.positions.values())
+        statements = self.statements
+        while index + 1 < len(statements) and is_docstring(statements[index + 1]):
+            index += 1
+        return index + 1
+
+    def values(self) -> dict[str, int] | None:
+        """Every member's integer value (literals, earlier members, ``| & ^ << >> + - *``),
+        or None when one of them is something else (``auto()``, a string, a call)."""
+        known: dict[str, int] = {}
+        for name, node in self.members.items():
+            value = constant(node, known)
+            if value is None:
+                return None
+            known[name] = value
+        return known
+
+
+_OPERATORS = {
+    cst.BitOr: lambda a, b: a | b,
+    cst.BitAnd: lambda a, b: a & b,
+    cst.BitXor: lambda a, b: a ^ b,
+    cst.LeftShift: lambda a, b: a << b if 0 <= b <= 64 else None,
+    cst.RightShift: lambda a, b: a >> b if 0 <= b <= 64 else None,
+    cst.Add: lambda a, b: a + b,
+    cst.Subtract: lambda a, b: a - b,
+    cst.Multiply: lambda a, b: a * b,
+}
+
+
+def constant(node: cst.BaseExpression, names: dict[str, int]) -> int | None:
+    """The integer an enum value expression evaluates to, without running code."""
+    if isinstance(node, cst.Integer):
+        return int(node.value.replace("_", ""), 0)
+    if isinstance(node, cst.Name):
+        return names.get(node.value)
+    if isinstance(node, cst.UnaryOperation) and isinstance(node.operator, cst.Minus):
+        inner = constant(node.expression, names)
+        return None if inner is None else -inner
+    if isinstance(node, cst.BinaryOperation):
+        operator = _OPERATORS.get(type(node.operator))
+        left, right = constant(node.left, names), constant(node.right, names)
+        if operator is None or left is None or right is None:
+            return None
+        return operator(left, right)  # type: ignore[no-any-return]
+    return None
+
+
+def _is_flag(node: cst.ClassDef) -> bool:
+    for base in node.bases:
+        value = base.value
+        name = value.attr.value if isinstance(value, cst.Attribute) else getattr(value, "value", "")
+        if name in {"Flag", "IntFlag"}:
+            return True
+    return False
 
 
 def gather_enum(module: cst.Module, class_name: str, label: str) -> EnumModel:
@@ -103,13 +175,17 @@ def gather_enum(module: cst.Module, class_name: str, label: str) -> EnumModel:
         )
     members: dict[str, cst.BaseExpression] = {}
     positions: dict[str, int] = {}
+    nodes: dict[str, cst.Assign | cst.AnnAssign] = {}
     for index, inner in enumerate(statement.body.body):
-        assign = member_assign(inner)
-        if assign is not None:
-            name = assign.targets[0].target.value  # type: ignore[attr-defined]
-            members[name] = assign.value
-            positions[name] = index
-    return EnumModel(class_name, statement, members, positions)
+        if not isinstance(inner, cst.SimpleStatementLine):
+            continue
+        for small in inner.body:
+            name = _member_name(small)
+            if name is not None:
+                members[name] = small.value  # type: ignore[attr-defined]
+                positions[name] = index
+                nodes[name] = small  # type: ignore[assignment]
+    return EnumModel(class_name, statement, members, positions, nodes, _is_flag(statement))
 
 
 # --------------------------------------------------------------------------- dicts
@@ -231,6 +307,68 @@ def _dotted(node: ast.expr) -> str | None:
     if isinstance(node, ast.Name):
         return ".".join([node.id, *reversed(parts)])
     return None
+
+
+def _key_may_be(key: ast.expr | None, member: str) -> bool:
+    """Whether a dict key may be the enum member ``member`` (a string never is)."""
+    if isinstance(key, ast.Constant):
+        return False
+    if isinstance(key, ast.Attribute):
+        return key.attr == member
+    return True  # a name, a call, a ``**spread``: cannot be told without running it
+
+
+def _change_of(node: ast.stmt, name: str, member: str) -> str | None:
+    """What ``node`` does to the module-level dict ``name`` that could shadow ``member``."""
+
+    def targets(target: ast.expr) -> str | None:
+        if isinstance(target, ast.Name) and target.id == name:
+            return f"binds {name} again"
+        if isinstance(target, ast.Subscript) and _is_name(target.value, name):
+            if _key_may_be(target.slice, member):
+                return f"sets an item of {name}"
+        if isinstance(target, (ast.Tuple, ast.List)):
+            return next((t for t in map(targets, target.elts) if t), None)
+        return None
+
+    if isinstance(node, ast.Assign):
+        return next((t for t in map(targets, node.targets) if t), None)
+    if isinstance(node, ast.AnnAssign) and node.value is not None:
+        return targets(node.target)
+    if isinstance(node, ast.AugAssign) and _is_name(node.target, name):
+        if isinstance(node.value, ast.Dict) and not any(
+            _key_may_be(k, member) for k in node.value.keys
+        ):
+            return None
+        return f"updates {name} in place"
+    if isinstance(node, ast.Delete):
+        return next((f"deletes from {name}" for t in node.targets if targets(t)), None)
+    if isinstance(node, (ast.Import, ast.ImportFrom)):
+        if any((a.asname or a.name.split(".")[0]) == name for a in node.names):
+            return f"imports another {name}"
+    if isinstance(node, ast.Expr) and isinstance(node.value, ast.Call):
+        call = node.value
+        func = call.func
+        if not (isinstance(func, ast.Attribute) and _is_name(func.value, name)):
+            return None
+        if func.attr in {"clear", "popitem"}:
+            return f"empties {name}"
+        if func.attr in {"pop", "__setitem__", "__delitem__"}:
+            if not call.args or _key_may_be(call.args[0], member):
+                return f"calls {name}.{func.attr}()"
+        if func.attr == "update":
+            arguments = [a for a in call.args]
+            if all(
+                isinstance(a, ast.Dict) and not any(_key_may_be(k, member) for k in a.keys)
+                for a in arguments
+            ):
+                return None
+            return f"calls {name}.update()"
+    return None
+
+
+def _is_name(node: ast.expr, name: str) -> bool:
+    return isinstance(node, ast.Name) and node.id == name
 
 
 class DispatcherFile:
@@ -365,6 +503,42 @@ class DispatcherFile:
                 if indent:
                     return indent
         return "    "
+
+    def foreign_keys(self, name: str) -> list[tuple[int, str]]:
+        """(line, source) of each key of dict ``name`` that is not ``<Enum>.<member>``."""
+        if name not in self.dicts:
+            return []
+        node = self.dicts[name][1]
+        return [
+            (key.lineno, self.segment(key))
+            for key in node.keys
+            if key is not None and not isinstance(key, ast.Attribute)
+        ]
+
+    def later_changes(self, name: str, member: str) -> list[tuple[int, str]]:
+        """(line, what) of each statement after the literal ``name = {...}`` that runs when
+        the module is imported and may replace its entry for ``member``: a rebinding, an
+        item set or deleted with that key (or a key that cannot be read), an ``update``."""
+        if name not in self.dicts:
+            return []
+        statement = self.dicts[name][0]
+        found: list[tuple[int, str]] = []
+        stack = [s.node for s in self.statements[statement.index + 1 :]]
+        while stack:
+            node = stack.pop(0)
+            if isinstance(node, (ast.If, ast.For, ast.While, ast.With, ast.Try)):
+                handlers = [s for h in getattr(node, "handlers", []) for s in h.body]
+                stack[:0] = [
+                    *node.body,
+                    *getattr(node, "orelse", []),
+                    *handlers,
+                    *getattr(node, "finalbody", []),
+                ]
+                continue
+            what = _change_of(node, name, member)
+            if what:
+                found.append((node.lineno, what))
+        return found
 
     # ---- statements as libcst modules, and splicing them back ------------------------------
     def region(self, statement: Statement) -> str:

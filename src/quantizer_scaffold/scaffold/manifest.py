@@ -1,26 +1,52 @@
 """The record of what the generator made, kept in the project (``.scaffold-quantizer.json``).
 
-For every training method it lists the files the tool wrote with the SHA-256 of the bytes it
-wrote, the folders it created, whether it added the enum member and, per target, the options
-it rendered with (grids, ``--param`` declarations), so that a re-render reproduces them.
-``--force`` and ``remove`` trust only this record: a file whose hash no longer matches was
-edited by its user and is never replaced or deleted. Keep the file under version control.
+For every training method it lists the files the tool wrote, each with the SHA-256 of the
+bytes it wrote and those bytes themselves (``base``: zlib-compressed, base64): the base a
+later ``update`` merges template changes against, so that it works after the templates
+(or this tool) changed. Per target it records the options the files were rendered with
+(grids, ``--param`` declarations, back end, generator version), so that a re-render
+reproduces them, the folders it created and whether it added the enum member. ``kept``
+lists the pairs ``remove`` kept because their user edited them, so that scaffolding the
+method again registers them again. Who owns a file is decided from this record in one place
+(:mod:`.ownership`). Keep the file under version control.
+
+Format version 2 adds ``base``, the per-target ``backend`` and ``generator_version``, and
+``kept``; a version 1 manifest is read as it is and written as version 2 only when a run
+records something.
 """
 
 from __future__ import annotations
 
+import base64
 import copy
 import hashlib
 import json
+import zlib
 from typing import Any
 
 from .errors import UsageError
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+# what a target's files are rendered from (besides the templates and the method's name)
+RENDER_OPTIONS = ("quantization_methods", "backend", "parameters")
+READABLE_VERSIONS = {1, 2}
 
 
 def sha256(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def pack(text: str) -> str:
+    """``text`` as the manifest stores a base: zlib-compressed UTF-8, base64."""
+    return base64.b64encode(zlib.compress(text.encode("utf-8"), 9)).decode("ascii")
+
+
+def unpack(data: str) -> str:
+    return zlib.decompress(base64.b64decode(data)).decode("utf-8")
+
+
+def _new_entry() -> dict[str, Any]:
+    return {"enum_member_created": False, "files": {}, "created_dirs": [], "targets": {}}
 
 
 class Manifest:
@@ -39,10 +65,10 @@ class Manifest:
             raise UsageError(f"{label} is not valid JSON ({error}); restore it from git") from None
         if not isinstance(data, dict) or not isinstance(data.get("methods"), dict):
             raise UsageError(f"{label} is not a scaffold-quantizer manifest; restore it from git")
-        if data.get("version") != FORMAT_VERSION:
+        if data.get("version") not in READABLE_VERSIONS:
             raise UsageError(
                 f"{label} has format version {data.get('version')!r}; this scaffold-quantizer "
-                f"reads version {FORMAT_VERSION}"
+                f"reads versions {', '.join(map(str, sorted(READABLE_VERSIONS)))}: upgrade it"
             )
         return cls(data)
 
@@ -52,31 +78,64 @@ class Manifest:
     def text(self) -> str:
         return json.dumps(self.data, indent=2, sort_keys=True) + "\n"
 
+    def differs(self, other: Manifest) -> bool:
+        """Whether this records anything ``other`` does not (the format version aside)."""
+        strip = lambda data: {k: v for k, v in data.items() if k != "version"}  # noqa: E731
+        return strip(self.data) != strip(other.data)
+
+    def _touch(self) -> None:
+        """A run records something: the manifest is written in the current format."""
+        self.data["version"] = FORMAT_VERSION
+
     def is_empty(self) -> bool:
-        return not self.data["methods"]
+        return not self.data["methods"] and not self.data.get("kept")
+
+    # ---- methods ---------------------------------------------------------------------------
+    def methods(self) -> list[str]:
+        return sorted(self.data["methods"])
 
     def method(self, name: str) -> dict[str, Any] | None:
         return self.data["methods"].get(name)
 
     def _entry(self, name: str) -> dict[str, Any]:
-        return self.data["methods"].setdefault(
-            name, {"enum_member_created": False, "files": {}, "created_dirs": [], "targets": {}}
-        )
+        self._touch()
+        return self.data["methods"].setdefault(name, _new_entry())
+
+    def file_records(self) -> dict[str, tuple[str, bool, dict[str, Any]]]:
+        """path -> (method, kept, record) for every file of every method and kept pair."""
+        found: dict[str, tuple[str, bool, dict[str, Any]]] = {}
+        for kept, section in ((True, self.data.get("kept", {})), (False, self.data["methods"])):
+            for name, entry in section.items():
+                for path, record in entry["files"].items():
+                    found[path] = (name, kept, record)
+        return found
 
     def file_hash(self, path: str) -> str | None:
         """The hash recorded for ``path`` by any method, or None if the tool did not make it."""
-        for entry in self.data["methods"].values():
-            record = entry["files"].get(path)
-            if record is not None:
-                return record["sha256"]
-        return None
+        found = self.file_records().get(path)
+        return found[2]["sha256"] if found else None
 
     def record_files(self, name: str, target: str | None, files: dict[str, str]) -> None:
-        entry = self._entry(name)
+        """``files`` (path -> the text the tool wrote) belong to ``name``'s ``target``.
+
+        A file recorded with the same bytes keeps its record as it is.
+        """
+        current = self.method(name) or {"files": {}}
         for path, text in files.items():
-            entry["files"][path] = {"sha256": sha256(text), "target": target}
+            known = current["files"].get(path)
+            if known and known["sha256"] == sha256(text) and known["target"] == target:
+                continue
+            record = {"sha256": sha256(text), "target": target, "base": pack(text)}
+            self.keep_record(name, path, record)
+
+    def keep_record(self, name: str, path: str, record: dict[str, Any]) -> None:
+        """``path`` belongs to ``name`` with ``record`` (one record per path)."""
+        self.forget_file(path)
+        self._entry(name)["files"][path] = dict(record)
 
     def record_dirs(self, name: str, dirs: list[str]) -> None:
+        if not dirs:
+            return
         entry = self._entry(name)
         entry["created_dirs"] = sorted(set(entry["created_dirs"]) | set(dirs))
 
@@ -86,6 +145,8 @@ class Manifest:
         target: str,
         methods: list[str],
         created_member: bool,
+        backend: str,
+        generator_version: str,
         parameters: list[str] | None = None,
     ) -> None:
         """The options ``target`` was rendered with; ``parameters``: the ``--param`` values
@@ -93,20 +154,40 @@ class Manifest:
         entry = self._entry(name)
         if created_member:
             entry["enum_member_created"] = True
-        options: dict[str, Any] = {"quantization_methods": sorted(methods)}
+        known = entry["targets"].get(target)
+        options: dict[str, Any] = {
+            "quantization_methods": sorted(methods),
+            "backend": backend,
+            "generator_version": generator_version,
+        }
         if parameters is not None:
             options["parameters"] = list(parameters)
+        if known is not None:
+            old = {"backend": "keras", **known}
+            if all(old.get(k) == options.get(k) for k in RENDER_OPTIONS):
+                return  # rendered with these options before: the record stays as it is
         entry["targets"][target] = options
 
-    def _options(self, name: str, target: str) -> dict[str, Any]:
-        return (self.method(name) or {}).get("targets", {}).get(target, {})
+    def renew_target(self, name: str, target: str, generator_version: str) -> None:
+        """``update`` rendered ``name``'s ``target`` again with this generator version."""
+        entry = self._entry(name)
+        options = {"backend": "keras", **entry["targets"][target]}
+        entry["targets"][target] = {**options, "generator_version": generator_version}
+
+    def options(self, name: str, target: str, kept: bool = False) -> dict[str, Any] | None:
+        """What ``name``'s ``target`` was rendered with, or None if it is not recorded."""
+        section = self.data.get("kept", {}) if kept else self.data["methods"]
+        found = section.get(name, {}).get("targets", {}).get(target)
+        if found is None:
+            return None
+        return {"backend": "keras", **found}  # version 1 recorded no back end: Keras 2's
 
     def registered_methods(self, name: str, target: str) -> list[str]:
-        return list(self._options(name, target).get("quantization_methods", []))
+        return list((self.options(name, target) or {}).get("quantization_methods", []))
 
-    def recorded_parameters(self, name: str, target: str) -> list[str] | None:
+    def recorded_parameters(self, name: str, target: str, kept: bool = False) -> list[str] | None:
         """The ``--param`` values ``target`` was rendered with; None: the grids' own."""
-        recorded = self._options(name, target).get("parameters")
+        recorded = (self.options(name, target, kept) or {}).get("parameters")
         return None if recorded is None else [str(p) for p in recorded]
 
     def targets(self, name: str) -> list[str]:
@@ -116,11 +197,64 @@ class Manifest:
         entry = self.method(name)
         if entry is None:
             return
+        self._touch()
         entry["targets"].pop(target, None)
         entry["files"] = {p: r for p, r in entry["files"].items() if r["target"] != target}
         if not entry["targets"]:
             del self.data["methods"][name]
 
+    def forget_file(self, path: str) -> None:
+        for section in (self.data["methods"], self.data.get("kept", {})):
+            for entry in section.values():
+                if path in entry["files"]:
+                    self._touch()
+                    entry["files"].pop(path)
+
+    # ---- pairs that remove kept ------------------------------------------------------------
+    def kept(self, name: str) -> dict[str, Any] | None:
+        return self.data.get("kept", {}).get(name)
+
+    def kept_methods(self) -> list[str]:
+        return sorted(self.data.get("kept", {}))
+
+    def keep_pair(
+        self,
+        name: str,
+        targets: dict[str, dict[str, Any]],
+        files: dict[str, dict[str, Any]],
+        created_dirs: list[str],
+    ) -> None:
+        """Remember a pair ``remove`` kept (its records and options), out of the registry."""
+        self._touch()
+        entry = self.data.setdefault("kept", {}).setdefault(name, _new_entry())
+        entry["targets"].update(copy.deepcopy(targets))
+        entry["files"].update(copy.deepcopy(files))
+        entry["created_dirs"] = sorted(set(entry["created_dirs"]) | set(created_dirs))
+
+    def take_kept(self, name: str, target: str) -> dict[str, Any]:
+        """The kept records of ``name``'s ``target`` (and its shared files), out of ``kept``."""
+        entry = self.kept(name)
+        if entry is None or target not in entry["targets"]:
+            return {}
+        self._touch()
+        files = {p: r for p, r in entry["files"].items() if r["target"] in (target, None)}
+        entry["targets"].pop(target)
+        entry["files"] = {p: r for p, r in entry["files"].items() if p not in files}
+        dirs = entry["created_dirs"]
+        if not entry["targets"]:
+            del self.data["kept"][name]
+            if not self.data["kept"]:
+                del self.data["kept"]
+        return {"files": files, "created_dirs": dirs}
+
+    def forget_kept(self, name: str) -> None:
+        if self.kept(name) is not None:
+            self._touch()
+            del self.data["kept"][name]
+            if not self.data["kept"]:
+                del self.data["kept"]
+
+    # ---- a user project's own registry -----------------------------------------------------
     def record_registry(
         self,
         backend: str,
@@ -132,6 +266,7 @@ class Manifest:
         """What creating a user project's own registry added, so that removing its last
         method can take it out again: the files (hashed as created, before any entry), the
         folders, and the lines added to pyproject.toml."""
+        self._touch()
         record = self.data.setdefault("registry", {"backends": [], "files": {}, "created_dirs": []})
         record["backends"] = sorted(set(record["backends"]) | {backend})
         record["files"].update({p: sha256(t) for p, t in files.items()})
@@ -146,10 +281,6 @@ class Manifest:
 
     def forget_registry(self) -> None:
         self.data.pop("registry", None)
-
-    def forget_file(self, path: str) -> None:
-        for entry in self.data["methods"].values():
-            entry["files"].pop(path, None)
 
 
 def _inserted_block(before: str, after: str) -> str | None:

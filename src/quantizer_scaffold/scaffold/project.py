@@ -215,6 +215,20 @@ class ProjectConfig:
             )
         return _replace(config, backends=backends)
 
+    def check_importable(self, backend: str) -> None:
+        """Refuse a ``quantizers_dir`` that generated modules could not be imported from."""
+        folder = self.backend(backend).quantizers_dir
+        try:
+            self.module_of(folder)
+        except UsageError:
+            bad = [p for p in PurePosixPath(folder).parts if not p.isidentifier()]
+            raise UsageError(
+                f"[tool.{TOOL_TABLE}] quantizers_dir = {folder!r} is not an importable package "
+                f"under source_root {self.source_root!r}"
+                + (f" ({bad[-1]!r} is no Python identifier)" if bad else "")
+                + ": rename that folder or point quantizers_dir elsewhere"
+            ) from None
+
     def module_of(self, relative_dir: str) -> str:
         """The dotted module of a directory (or of a ``.py`` file's stem) under ``source_root``."""
         path = PurePosixPath(posixpath.normpath(relative_dir))

@@ -20,6 +20,7 @@ from .errors import RegistryError
 from .naming import MethodName, Target
 
 ENUM_CLASS = "TrainingMethod"
+BOM = "\ufeff"
 DICTS = [t.dispatcher for t in Target]
 
 
@@ -70,7 +71,9 @@ class Registry:
 
     def __init__(self, texts: RegistryTexts) -> None:
         self.texts = texts
-        self.enum_module = gather.parse_module(texts.enum_text, texts.enum_label)
+        # a byte-order mark is no Python: parsed without it, written back in front
+        self.enum_bom = BOM if texts.enum_text.startswith(BOM) else ""
+        self.enum_module = gather.parse_module(texts.enum_text.removeprefix(BOM), texts.enum_label)
         self.enum = gather.gather_enum(self.enum_module, ENUM_CLASS, texts.enum_label)
         self.dispatcher = gather.DispatcherFile(
             texts.dispatcher_text, texts.dispatcher_label, DICTS
@@ -140,7 +143,7 @@ class RegistrationResult:
     created_member: bool
     created_entry: bool
     added_keys: tuple[str, ...]
-    replaced_keys: tuple[str, ...]
+    kept_values: tuple[tuple[str, str], ...] = ()  # (grid, the user's class) left as they are
     members: tuple[str, ...] = ()
 
 
@@ -150,16 +153,34 @@ def register(
     target: Target,
     quantization_methods: Sequence[str],
     class_module: str,
-    replaceable: Sequence[str] = (),
+    recorded: Sequence[str] = (),
     line_length: int = 88,
     linted: bool = False,
 ) -> RegistrationResult:
-    """Add the enum member (if new), the dispatcher entry and the class import."""
+    """Add the enum member (if new), the dispatcher entry and the class import.
+
+    ``recorded``: the grids the tool registered for this pair before; a value its user
+    changed since is kept (``kept_values``), any other value in the way is a conflict.
+    """
     reg = _registry(texts)
     label = reg.texts.dispatcher_label
     file = reg.dispatcher
     member = method.enum_member
     enum_module = reg.enum_module
+    for name in DICTS:
+        for line, source in file.foreign_keys(name):
+            raise RegistryError(
+                f"{label}: {name} has the key {source} (line {line}), which is not a "
+                f"{ENUM_CLASS} member; the runtime looks methods up by {ENUM_CLASS}.X and "
+                f"scaffold-quantizer writes such keys: make its keys {ENUM_CLASS} members "
+                f"(e.g. {ENUM_CLASS}.STE)"
+            )
+    for line, what in file.later_changes(target.dispatcher, member):
+        raise RegistryError(
+            f"{label}: line {line} {what} after its literal, so the entry for {member} that "
+            f"scaffold-quantizer would add to the literal {target.dispatcher} = {{...}} could "
+            "be shadowed; move that change into the literal (or register the method by hand)"
+        )
     created_member = member not in reg.enum.members
     if created_member:
         value = codemods.next_value(reg.enum)
@@ -183,19 +204,19 @@ def register(
             file.unit(),
             line_length,
         )
-        added, replaced = tuple(k for k, _ in grids), ()
+        added, kept = tuple(k for k, _ in grids), ()
     else:
         writer = codemods.ExtendDictEntry(
             table,
             member,
             file.inner_prefix(),
             grids,
-            [k.upper() for k in replaceable],
+            [k.upper() for k in recorded],
             label,
             line_length,
         )
-        added, replaced = tuple(writer.added), tuple(writer.replaced)
-    if added or replaced:
+        added, kept = tuple(writer.added), tuple(writer.kept)
+    if added:
         replacements[statement.index] = module.visit(writer).code
     insertions: dict[int, str] = {}
     bound = file.bound.get(class_name)
@@ -209,14 +230,14 @@ def register(
             "choose another --method"
         )
     return RegistrationResult(
-        enum_text=enum_module.code if created_member else reg.texts.enum_text,
+        enum_text=reg.enum_bom + enum_module.code if created_member else reg.texts.enum_text,
         dispatcher_text=file.with_lines(replacements, insertions)
         if replacements or insertions
         else reg.texts.dispatcher_text,
         created_member=created_member,
         created_entry=isinstance(writer, codemods.AddDictEntry),
         added_keys=tuple(k.lower() for k in added),
-        replaced_keys=tuple(k.lower() for k in replaced),
+        kept_values=tuple((k.lower(), v) for k, v in kept),
         members=tuple([*reg.members, member] if created_member else reg.members),
     )
 
@@ -228,6 +249,7 @@ class UnregistrationResult:
     removed_keys: tuple[str, ...]
     removed_member: bool
     members: tuple[str, ...] = ()
+    kept_member: str = ""  # why a member the tool created stays (the registry still uses it)
 
 
 def _uses(text: str, name: str) -> int:
@@ -270,17 +292,61 @@ def unregister(
                 replacements[found[0]] = found[1]
     enum_module = reg.enum_module
     removed_member = False
+    kept = ""
+    dispatcher_text = (
+        file.with_lines(replacements, {}) if replacements else reg.texts.dispatcher_text
+    )
     if remove_member and member in reg.enum.members and not entries_left:
-        enum_module = enum_module.visit(codemods.RemoveEnumMember(reg.enum, member))
-        removed_member = True
+        use = _member_use(reg, member, dispatcher_text)
+        if use is None:
+            enum_module = enum_module.visit(codemods.RemoveEnumMember(reg.enum, member))
+            removed_member = True
+        else:
+            kept = (
+                f"kept {ENUM_CLASS}.{member}: {use[0]} still uses it (line {use[1]}); delete "
+                "the member yourself once nothing refers to it"
+            )
     return UnregistrationResult(
-        enum_text=enum_module.code if removed_member else reg.texts.enum_text,
-        dispatcher_text=file.with_lines(replacements, {})
-        if replacements
-        else reg.texts.dispatcher_text,
+        enum_text=reg.enum_bom + enum_module.code if removed_member else reg.texts.enum_text,
+        dispatcher_text=dispatcher_text,
         removed_keys=tuple(removed),
         removed_member=removed_member,
         members=tuple(m for m in reg.members if not (removed_member and m == member)),
+        kept_member=kept,
+    )
+
+
+def _member_use(reg: Registry, member: str, dispatcher_text: str) -> tuple[str, int] | None:
+    """(file, line) of a reference to ``member`` that would outlive its removal: in the enum
+    file (``TrainingMethod.X`` anywhere, ``X`` inside the class), or in the dispatcher."""
+    import ast
+
+    enum_tree = ast.parse(reg.texts.enum_text.removeprefix(BOM))
+    for node in ast.walk(enum_tree):
+        if isinstance(node, ast.ClassDef) and node.name == ENUM_CLASS and node in enum_tree.body:
+            for inner in ast.walk(node):
+                if isinstance(inner, ast.Name) and inner.id == member:
+                    if isinstance(inner.ctx, ast.Load):
+                        return reg.texts.enum_label, inner.lineno
+        if _names_member(node, {ENUM_CLASS}, member):
+            return reg.texts.enum_label, node.lineno  # type: ignore[attr-defined]
+    spellings = {ENUM_CLASS} | {
+        bound for bound, source in reg.dispatcher.bound.items() if source.endswith(ENUM_CLASS)
+    }
+    for node in ast.walk(ast.parse(dispatcher_text.removeprefix(BOM))):
+        if _names_member(node, spellings, member):
+            return reg.texts.dispatcher_label, node.lineno  # type: ignore[attr-defined]
+    return None
+
+
+def _names_member(node: object, spellings: set[str], member: str) -> bool:
+    import ast
+
+    return (
+        isinstance(node, ast.Attribute)
+        and node.attr == member
+        and isinstance(node.value, ast.Name)
+        and node.value.id in spellings
     )
 
 

@@ -2,13 +2,17 @@
 
 A run holds ``.scaffold-quantizer.lock`` (``flock``) while it reads, plans and writes, so two
 runs never interleave. Before the first write it saves a journal with the original bytes of
-every path it will touch; the journal is deleted only when every write has landed. A run that
-dies in between (even by SIGKILL) leaves the journal behind, and the next run restores the
-originals from it before doing anything else.
+every path it will touch and the bytes it will write; the journal is deleted only when every
+write has landed. A run that dies in between (even by SIGKILL) leaves the journal behind, and
+the next run finishes it (every file already written) or undoes it before doing anything
+else. Recovery touches a file only while it still holds exactly what the interrupted run left
+there (its bytes before or after the run): a file changed since, by hand or by another tool,
+stops recovery with its name, and nothing is written (``recover --discard-journal`` then
+forgets the interrupted run and keeps every file as it is).
 
 Fault injection (for tests): ``SCAFFOLD_QUANTIZER_FAULT=<point>:<k>[:kill]`` makes the k-th
-``write`` (temp file written), ``replace`` (rename into place) or ``delete`` fail with an
-OSError, or kill the process with SIGKILL when ``:kill`` is given.
+``journal`` (journal written), ``write`` (temp file written), ``replace`` (rename into place)
+or ``delete`` fail with an OSError, or kill the process with SIGKILL when ``:kill`` is given.
 """
 
 from __future__ import annotations
@@ -18,13 +22,14 @@ import contextlib
 import errno
 import json
 import os
+import posixpath
 import signal
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
-from pathlib import Path
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
 
-from .errors import LockTimeoutError, TransactionError, UsageError
+from .errors import LockTimeoutError, RecoveryError, TransactionError, UsageError
 
 LOCK_FILE = ".scaffold-quantizer.lock"
 JOURNAL_FILE = ".scaffold-quantizer.journal"
@@ -93,7 +98,12 @@ def read_text(root: Path, relative: str) -> str | None:
 
 @contextlib.contextmanager
 def project_lock(root: Path, timeout: float = 30.0) -> Iterator[None]:
-    """Hold the project's lock; wait up to ``timeout`` seconds for another run to finish."""
+    """Hold the project's lock; wait up to ``timeout`` seconds for another run to finish.
+
+    The lock is an ``flock`` on the file, which the kernel releases when its holder exits
+    (even by SIGKILL): a lock that cannot be taken is always held by a live run. The holder
+    writes its process id into the file, for the message of the run that waits.
+    """
     import fcntl
 
     path = root / LOCK_FILE
@@ -102,20 +112,30 @@ def project_lock(root: Path, timeout: float = 30.0) -> Iterator[None]:
         try:
             fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o644)
         except OSError as error:
-            if error.errno != errno.ELOOP:
-                raise
+            if error.errno == errno.ELOOP:
+                raise UsageError(
+                    f"{LOCK_FILE} in {root} is a symlink; scaffold-quantizer never follows "
+                    "links out of the project: delete it and run again"
+                ) from None
+            if error.errno == errno.EISDIR:
+                raise UsageError(
+                    f"{LOCK_FILE} in {root} is a folder; scaffold-quantizer needs that name "
+                    "for its lock file: move the folder away and run again"
+                ) from None
             raise UsageError(
-                f"{LOCK_FILE} in {root} is a symlink; scaffold-quantizer never follows links "
-                "out of the project: delete it and run again"
+                f"cannot create {LOCK_FILE} in {root} ({error.strerror}); "
+                "make the folder writable and run again"
             ) from None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
+            holder = _holder(fd)
             os.close(fd)
             if time.monotonic() > deadline:
                 raise LockTimeoutError(
-                    f"another scaffold-quantizer run holds {path} for more than {timeout:.0f} s; "
-                    "wait for it to finish (or delete the file if no run is active)"
+                    f"another scaffold-quantizer run{holder} has been working in this project "
+                    f"for more than {timeout:.0f} s (it holds {LOCK_FILE}); wait for it to "
+                    "finish and run again"
                 ) from None
             time.sleep(0.05)
             continue
@@ -127,12 +147,24 @@ def project_lock(root: Path, timeout: float = 30.0) -> Iterator[None]:
         if same:
             break
         os.close(fd)
+    with contextlib.suppress(OSError):
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
     try:
         yield
     finally:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(path)
         os.close(fd)
+
+
+def _holder(fd: int) -> str:
+    """`` (process N)`` from the lock file's content, or nothing when it cannot be read."""
+    try:
+        text = os.pread(fd, 32, 0).decode("ascii").strip()
+    except (OSError, UnicodeDecodeError):
+        return ""
+    return f" (process {text})" if text.isdigit() else ""
 
 
 def _create(path: Path) -> int:
@@ -196,11 +228,19 @@ def _write_journal(root: Path, changes: Sequence[Change], created_dirs: Sequence
     }
     path = root / JOURNAL_FILE
     temporary = path.with_name(path.name + ".tmp")
-    with os.fdopen(_create(temporary), "w", encoding="utf-8") as handle:
-        json.dump(journal, handle)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(temporary, path)
+    try:
+        with os.fdopen(_create(temporary), "w", encoding="utf-8") as handle:
+            _fault("journal")
+            json.dump(journal, handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, path)
+    except OSError as error:
+        with contextlib.suppress(OSError):
+            temporary.unlink()
+        raise TransactionError(
+            f"could not write {JOURNAL_FILE} ({error.strerror or error}); nothing was written"
+        ) from None
 
 
 def _restore(root: Path, changes: Sequence[Change], created_dirs: Sequence[str]) -> None:
@@ -228,33 +268,166 @@ def _write_plain(path: Path, text: str) -> None:
     os.replace(temporary, path)
 
 
-def recover(root: Path) -> str | None:
-    """Finish or undo a run that was interrupted; return what was done, or None."""
-    path = root / JOURNAL_FILE
-    with contextlib.suppress(FileNotFoundError):
-        (root / (JOURNAL_FILE + ".tmp")).unlink()
+# --------------------------------------------------------------------------- recovery
+
+_FORGET = (
+    "then `scaffold-quantizer recover --discard-journal` forgets the interrupted run and keeps "
+    "every file as it is"
+)
+
+
+@dataclass(frozen=True)
+class Journal:
+    """What an interrupted run meant to do: every change, and the folders it created."""
+
+    changes: list[Change]
+    created_dirs: list[str] = field(default_factory=list)
+
+
+def _malformed(reason: str) -> RecoveryError:
+    return RecoveryError(
+        f"{JOURNAL_FILE} (left by an interrupted run) is malformed: {reason}; nothing was "
+        f"changed: check `git status`, {_FORGET}"
+    )
+
+
+def _journal_path(value: object) -> str:
+    if not isinstance(value, str) or not value:
+        raise _malformed(f"a path is {value!r}, not a project-relative path")
+    path = PurePosixPath(value)
+    if path.is_absolute() or ".." in path.parts or posixpath.normpath(value) != value:
+        raise _malformed(f"the path {value!r} is not a plain path inside the project")
+    return value
+
+
+def _journal_text(value: object, path: str) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise _malformed(f"the bytes of {path} are {type(value).__name__}, not base64 text")
     try:
-        journal = json.loads(path.read_text(encoding="utf-8"))
+        return base64.b64decode(value, validate=True).decode("utf-8")
+    except (ValueError, UnicodeDecodeError):
+        raise _malformed(f"the bytes of {path} are not base64-encoded UTF-8") from None
+
+
+def read_journal(root: Path) -> Journal | None:
+    """The journal an interrupted run left, checked in every field; None if there is none."""
+    path = root / JOURNAL_FILE
+    try:
+        data = json.loads(path.read_bytes().decode("utf-8"))
     except FileNotFoundError:
         return None
     except (OSError, ValueError) as error:
-        raise TransactionError(
-            f"{path} (left by an interrupted run) cannot be read: {error}; "
-            "check `git status` and delete it"
-        ) from None
-    changes = [
-        Change(c["path"], _decode(c["before"]), _decode(c["after"])) for c in journal["changes"]
-    ]
-    for change in changes:  # leftover temporary files of the interrupted run
+        raise _malformed(f"it cannot be read as JSON ({error})") from None
+    if not isinstance(data, dict) or not isinstance(data.get("changes"), list):
+        raise _malformed('it is no object with a "changes" list')
+    changes = []
+    for item in data["changes"]:
+        if not isinstance(item, dict) or not {"path", "before", "after"} <= set(item):
+            raise _malformed('a change is not an object with "path", "before" and "after"')
+        relative = _journal_path(item["path"])
+        try:
+            inside(root, relative)
+        except UsageError:
+            raise _malformed(f"the path {relative} leads outside the project") from None
+        before = _journal_text(item["before"], relative)
+        changes.append(Change(relative, before, _journal_text(item["after"], relative)))
+    created = data.get("created_dirs", [])
+    if not isinstance(created, list):
+        raise _malformed('"created_dirs" is not a list')
+    return Journal(changes, [_journal_path(folder) for folder in created])
+
+
+@dataclass(frozen=True)
+class Recovery:
+    """How an interrupted run is finished: ``complete`` (every file already written: only
+    the journal goes) or ``undo`` (``restore`` goes back to its bytes before the run)."""
+
+    journal: Journal
+    action: str  # "complete" or "undo"
+    restore: list[Change]  # the journal's changes the run had written (to undo)
+
+    def describe(self, planned: bool = False) -> str:
+        count = len(self.journal.changes)
+        if self.action == "complete":
+            verb = "would complete" if planned else "completed"
+            return f"{verb} an interrupted run ({count} files were already written)"
+        verb = "would undo" if planned else "undid"
+        return (
+            f"{verb} an interrupted run: {len(self.restore)} of its {count} files restored to "
+            "what they were before it"
+        )
+
+
+def plan_recovery(root: Path, journal: Journal) -> Recovery:
+    """Finish or undo ``journal``, refusing (RecoveryError) when a file it lists has changed
+    since: it holds neither the bytes from before the run nor what the run wrote."""
+    changed, restore = [], []
+    for change in journal.changes:
+        try:
+            current = read_text(root, change.path)
+        except UsageError:  # no longer UTF-8 text, or unreadable: not what the run wrote
+            changed.append(change.path)
+            continue
+        if current == change.after and current != change.before:
+            restore.append(change)
+        elif current != change.before:
+            changed.append(change.path)
+    if changed:
+        more = f" (and {len(changed) - 1} more)" if len(changed) > 1 else ""
+        raise RecoveryError(
+            f"{changed[0]}{more} changed after a scaffold-quantizer run was interrupted, so "
+            "recovery stopped and wrote nothing (it would overwrite that change): compare it "
+            f"with `git diff`, {_FORGET}"
+        )
+    written = all(read_text(root, c.path) == c.after for c in journal.changes)
+    return Recovery(journal, "complete" if written else "undo", [] if written else restore)
+
+
+def _remove_leftovers(root: Path, journal: Journal | None) -> None:
+    """The interrupted run's own temporary files (never a user's file)."""
+    with contextlib.suppress(FileNotFoundError):
+        (root / (JOURNAL_FILE + ".tmp")).unlink()
+    for change in journal.changes if journal else []:
         target = inside(root, change.path)
         with contextlib.suppress(FileNotFoundError):
             target.with_name(f".{target.name}.scaffold-tmp").unlink()
-    if all(read_text(root, c.path) == c.after for c in changes):
+
+
+def recover(root: Path, discard: bool = False) -> str | None:
+    """Finish or undo a run that was interrupted; return what was done, or None.
+
+    ``discard``: forget the interrupted run (its journal) and leave every file as it is.
+    """
+    path = root / JOURNAL_FILE
+    if discard:
+        if not path.exists():
+            return None
+        with contextlib.suppress(RecoveryError):
+            _remove_leftovers(root, read_journal(root))
         path.unlink()
-        return f"completed an interrupted run ({len(changes)} files were already written)"
-    _restore(root, changes, journal.get("created_dirs", []))
+        with contextlib.suppress(FileNotFoundError):
+            (root / (JOURNAL_FILE + ".tmp")).unlink()
+        return (
+            f"forgot an interrupted run ({JOURNAL_FILE} deleted); every file is as it was: "
+            "`scaffold-quantizer check` shows whether the registry is whole"
+        )
+    journal = read_journal(root)
+    if journal is None:
+        with contextlib.suppress(FileNotFoundError):
+            (root / (JOURNAL_FILE + ".tmp")).unlink()
+        return None
+    plan = plan_recovery(root, journal)
+    _remove_leftovers(root, journal)
+    if plan.action == "undo":
+        _restore(root, plan.restore, journal.created_dirs)
     path.unlink()
-    return f"undid an interrupted run: {len(changes)} files restored"
+    return plan.describe()
+
+
+def journal_left(root: Path) -> bool:
+    return (root / JOURNAL_FILE).exists()
 
 
 def apply(root: Path, changes: Sequence[Change], remove_dirs: Sequence[str] = ()) -> list[str]:

@@ -109,12 +109,13 @@ def check_registry(
                 f"the new {path} would use undefined name(s) {', '.join(missing)}; "
                 "nothing was written"
             )
-    unknown = attribute_members(dispatcher_text, enum_spelling) - set(members)
-    if unknown:
-        raise ScaffoldError(
-            f"the new {dispatcher_path} would use {enum_spelling}."
-            f"{', '.join(sorted(unknown))}, which the enum in {enum_path} does not define"
-        )
+    for path, text in ((dispatcher_path, dispatcher_text), (enum_path, enum_text)):
+        unknown = attribute_members(text, enum_spelling) - set(members)
+        if unknown:
+            raise ScaffoldError(
+                f"the new {path} would use {enum_spelling}."
+                f"{', '.join(sorted(unknown))}, which the enum in {enum_path} does not define"
+            )
     for class_name, (module_path, label) in imports.items():
         text = read_module(module_path)
         if text is None or class_name not in defined_names(text):
@@ -254,7 +255,10 @@ class ModuleIndex:
             kind, source_text = found
             if source_text is None or not checked:
                 continue
-            defined = defined_names(source_text)
+            try:
+                defined = defined_names(source_text)
+            except SyntaxError:  # its names cannot be read; its own check reports the error
+                continue
             for name in names:
                 if name == "*" or name in defined or _dynamic(source_text):
                     continue

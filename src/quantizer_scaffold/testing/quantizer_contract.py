@@ -42,7 +42,31 @@ from quantizer_scaffold.qat.keras.quantizer.quantization_dispatcher_builder impo
 )
 from quantizer_scaffold.quantizers_infrastructure.keras.compat import keras, tf
 
-__all__ = ["ActivationQuantizerContract", "QuantizerContract", "WeightsQuantizerContract"]
+__all__ = [
+    "ActivationQuantizerContract",
+    "QuantizerContract",
+    "WeightsQuantizerContract",
+    "registered_member",
+]
+
+
+def registered_member(enum: type[Enum], name: str) -> Enum:
+    """``enum[name]``; while that member does not exist, skip the whole test module.
+
+    ``scaffold-quantizer remove`` keeps a pair you edited, and its test, but unregisters the
+    method: the test then stands aside (with this reason) instead of breaking collection,
+    until ``scaffold-quantizer --method <name>`` registers the pair again.
+    """
+    try:
+        return enum[name]
+    except KeyError:
+        pytest.skip(
+            f"{enum.__name__}.{name} is not registered (scaffold-quantizer remove kept this "
+            f"pair because you edited it): `scaffold-quantizer --method {name}` registers it "
+            "again",
+            allow_module_level=True,
+        )
+
 
 # values on a grid may be off by float32 rounding of (x / scale): this many steps
 GRID_TOLERANCE = 1e-3

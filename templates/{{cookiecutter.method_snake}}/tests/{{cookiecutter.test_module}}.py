@@ -19,7 +19,7 @@ from {{ module }} import (  # noqa: E501
 )
 {% endif %}
 {% endmacro %}
-{% set runtime_imports = [(c.runtime ~ ".testing.quantizer_contract", [contract])] %}
+{% set runtime_imports = [(c.runtime ~ ".testing.quantizer_contract", [contract, "registered_member"])] %}
 {% set imports = [
     (c.training_method_module, ["TrainingMethod"]),
     (c.quantizers_module ~ "." ~ c.inferable_module, ["METHODS", c.inferable_class]),
@@ -69,5 +69,5 @@ class {{ test_class }}({{ contract }}):
 
     trainable = {{ c.training_class }}
     inferable = {{ c.inferable_class }}
-    training_method = TrainingMethod.{{ c.method }}
+    training_method = registered_member(TrainingMethod, "{{ c.method }}")
     methods = METHODS

@@ -3,24 +3,27 @@
 ``qat_init`` clones a model, wrapping every layer it knows how to quantize in the back end's
 quantization wrapper, whose quantizers come from the back end's dispatcher and whose initial
 parameters come from data: weight thresholds (or ranges) from the kernel, activation
-thresholds, signedness and ranges from the outputs over the representative dataset. Once the
-clone holds the float weights, the calibration step runs each trainable quantizer's
-``calibrate`` hook (weights quantizers on their weight, activation quantizers that override
-``calibrate`` on the layer's representative outputs). Layers it does not quantize are left as
-they are and listed in ``model.qat_report`` (and in a log warning when they hold weights).
-``qat_finalize`` replaces every trainable quantizer with its ``convert2inferable()``.
+thresholds, signedness and ranges from the outputs over the representative dataset. With
+activations quantized, each float model input passes through an activation quantizer first
+(``quant_<input>``, an ``Identity`` layer wrapped, as tfmot's ``QuantizeLayer`` does), so an
+int8 model starts from a known grid. Once the clone holds the float weights, the calibration
+step runs each trainable quantizer's ``calibrate`` hook (weights quantizers on their weight,
+activation quantizers that override ``calibrate`` on the layer's representative outputs).
+Layers it does not quantize are left as they are and listed in ``model.qat_report`` (and in a
+log warning when they hold weights). ``qat_finalize`` replaces every trainable quantizer with
+its ``convert2inferable()``.
 
 What differs between Keras 2 and Keras 3 (the layer classes, reading a model's layer graph,
-cloning, running the representative data) is behind ``QATBackEnd``; everything here is
-plain Python and numpy.
+cloning, inserting the input quantizers, running the representative data) is behind
+``QATBackEnd``; everything here is plain Python and numpy.
 """
 
 from __future__ import annotations
 
 import inspect
 import logging
-from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -33,16 +36,18 @@ from quantizer_scaffold.quantizers_infrastructure.common import (
     QuantizationTarget,
 )
 from quantizer_scaffold.quantizers_infrastructure.common.node_config import DEFAULT_MIN_THRESHOLD
+from quantizer_scaffold.quantizers_infrastructure.common.representative_dataset import (
+    RepresentativeDataset,
+    input_batches,
+)
 
 from .qat_config import QATConfig
 
 logger = logging.getLogger("quantizer_scaffold.qat")
 
-Batch = Any
-RepresentativeDataset = Callable[[], Iterable[Batch]]
 Layer = Any
 LayerCopier = Callable[[Layer], Layer]
-Plan = dict[str, dict[str, int]]  # layer name -> weight attribute -> its channel axis
+Plan = dict[str, dict[str, int]]  # layer name -> weight attribute -> channel axis from the end
 
 
 @dataclass(frozen=True)
@@ -53,9 +58,12 @@ class QATReport:
     skipped: dict[str, str] = field(default_factory=dict)
     # the skipped layers a user most likely meant to quantize: they hold weights
     skipped_with_weights: tuple[str, ...] = ()
+    quantized_inputs: tuple[str, ...] = ()
 
     def __str__(self) -> str:
         lines = [f"quantized {len(self.quantized)} layer(s): {', '.join(self.quantized)}"]
+        if self.quantized_inputs:
+            lines.append(f"quantized input(s): {', '.join(self.quantized_inputs)}")
         lines += [f"left unquantized: {name} ({reason})" for name, reason in self.skipped.items()]
         return "\n".join(lines)
 
@@ -75,6 +83,11 @@ class QATBackEnd:
     layer_outputs: Callable[[Any, Layer], list[Any]]
     # (training method, quantization method, target) -> trainable quantizer class
     trainable_quantizer_class: Callable[[Any, QuantizationMethod, QuantizationTarget], type]
+    # (name, tensor, dtype name, whether it is float) of each model input
+    inputs: Callable[[Any], list[tuple[str, Any, str, bool]]]
+    # a copy of the model (same weights) with an Identity layer after each named input;
+    # {identity layer name: input name}
+    with_input_identities: Callable[[Any, dict[str, str]], Any]
 
     def is_input_layer(self, layer: Layer) -> bool:
         return isinstance(layer, self.keras.layers.InputLayer)
@@ -130,8 +143,9 @@ def qat_init(
     weights_method: QuantizationMethod | None,
     activation_method: QuantizationMethod | None,
     per_channel: bool,
+    quantize_inputs: bool = True,
 ) -> Any:
-    """The back end's ``qat_init`` (documented where each back end exports it)."""
+    """``quantizer_scaffold.qat.qat_init`` on ``back_end`` (documented there)."""
     qat_config = qat_config or QATConfig()
     back_end.check_model(model)
     if weights_method is None and activation_method is None:
@@ -167,15 +181,36 @@ def qat_init(
     if not plan:
         supported = ", ".join(sorted(cls.__name__ for cls in back_end.quantized_weights))
         raise ValueError(f"no layer of {model.name!r} can be quantized: qat_init wraps {supported}")
+    inputs: dict[str, str] = {}  # float input name -> its quantizer layer's name
+    if activation_method is not None and quantize_inputs:
+        not_float = {}
+        for name, _, dtype, is_float in back_end.inputs(model):
+            if is_float:
+                inputs[name] = f"quant_{name}"
+            else:
+                not_float[name] = f"{dtype} input: only float inputs are quantized"
+        report = replace(
+            report, quantized_inputs=tuple(inputs), skipped={**not_float, **report.skipped}
+        )
     statistics, outputs = (
         output_statistics(
-            back_end, model, plan, representative_dataset, keep=calibrates_activations
+            back_end, model, plan, inputs, representative_dataset, keep=calibrates_activations
         )
         if activation_method is not None
         else ({}, {})
     )
+    # each float input gets an Identity layer, wrapped with its quantizer like any other layer
+    identities = {f"{name}_identity": name for name in inputs}
 
     def wrap(layer: Layer, copy_layer: LayerCopier) -> Layer:
+        if layer.name in identities:
+            name = identities[layer.name]
+            config = activation_config(statistics[name], activation_method, activation_n_bits)
+            return back_end.wrapper_class(
+                copy_layer(layer),
+                activation_quantizers=[make_activation_quantizer(config)],
+                name=inputs[name],
+            )
         if layer.name not in plan:
             return copy_layer(layer)
         weights_quantizers = {}
@@ -194,18 +229,21 @@ def qat_init(
             activation_quantizers=activation_quantizers,
         )
 
-    qat_model = back_end.clone(model, wrap)
-    # the calibration step: the clone now holds the float weights
+    source = back_end.with_input_identities(model, identities) if identities else model
+    qat_model = back_end.clone(source, wrap)
+    # the calibration step: the clone now holds the float weights (an input quantizer's
+    # Identity layer is named after its input, whose values are kept under the input's name)
     for layer in qat_model.layers:
         if isinstance(layer, back_end.wrapper_class):
-            layer.calibrate([outputs.get(layer.layer.name)])
+            name = identities.get(layer.layer.name, layer.layer.name)
+            layer.calibrate([outputs.get(name)])
     log_report(report, model.name)
     qat_model.qat_report = report
     return qat_model
 
 
 def qat_finalize(back_end: QATBackEnd, qat_model: Any) -> Any:
-    """The back end's ``qat_finalize`` (documented where each back end exports it)."""
+    """``quantizer_scaffold.qat.qat_finalize`` on ``back_end`` (documented there)."""
     back_end.check_model(qat_model)
     wrapper_class = back_end.wrapper_class
     if not any(isinstance(layer, wrapper_class) for layer in qat_model.layers):
@@ -255,10 +293,7 @@ def plan_layers(back_end: QATBackEnd, layers: Iterable[Layer]) -> tuple[Plan, QA
             continue
         weights = back_end.quantized_weights.get(type(layer))
         if weights is not None:
-            plan[layer.name] = {
-                attribute: axis % len(getattr(layer, attribute).shape)
-                for attribute, axis in weights.items()
-            }
+            plan[layer.name] = dict(weights)
         elif back_end.is_model(layer):
             skipped[layer.name] = "nested model: its layers are not wrapped; build the model flat"
             with_weights.append(layer.name)
@@ -288,7 +323,8 @@ def weights_config(
     per_channel: bool,
 ) -> NodeWeightsQuantizationConfig:
     """Thresholds (or ranges) that cover the kernel: per output channel, or one for the tensor."""
-    reduce_axes = tuple(i for i in range(kernel.ndim) if i != axis) if per_channel else None
+    channel = axis % kernel.ndim
+    reduce_axes = tuple(i for i in range(kernel.ndim) if i != channel) if per_channel else None
     if QuantizationMethod(method) is QuantizationMethod.UNIFORM:
         low = np.min(kernel, axis=reduce_axes)
         high = np.max(kernel, axis=reduce_axes)
@@ -331,10 +367,12 @@ def output_statistics(
     back_end: QATBackEnd,
     model: Any,
     plan: Plan,
+    inputs: Iterable[str],
     representative_dataset: RepresentativeDataset,
     keep: bool = False,
 ) -> tuple[dict[str, tuple[float, float]], dict[str, np.ndarray]]:
-    """(min, max) of each planned layer's output over every representative batch.
+    """(min, max) of each planned layer's output and of each named model input, over every
+    representative batch.
 
     With ``keep``, also every output itself, the batches (and the calls of a shared layer)
     concatenated on axis 0, for activation quantizers that calibrate from values.
@@ -345,10 +383,14 @@ def output_statistics(
         for output in back_end.layer_outputs(model, model.get_layer(name)):
             owners.append(name)
             outputs.append(output)
+    for name, tensor, _, _ in back_end.inputs(model):
+        if name in inputs:
+            owners.append(name)
+            outputs.append(tensor)
     probe = back_end.probe_model(model, outputs)
-    low = {name: np.inf for name in plan}
-    high = {name: -np.inf for name in plan}
-    kept: dict[str, list[np.ndarray]] = {name: [] for name in plan} if keep else {}
+    low = {name: np.inf for name in owners}
+    high = {name: -np.inf for name in owners}
+    kept: dict[str, list[np.ndarray]] = {name: [] for name in owners} if keep else {}
     seen = 0
     for batch in input_batches(representative_dataset, len(model.inputs)):
         values = probe.predict_on_batch(batch)
@@ -362,13 +404,14 @@ def output_statistics(
         seen += 1
     if not seen:
         raise ValueError("representative_dataset() yielded no batch: it must yield input batches")
-    for name in plan:
+    for name in low:
         if not (np.isfinite(low[name]) and np.isfinite(high[name])):
+            what = f"input {name!r}" if name in inputs else f"the output of layer {name!r}"
             raise ValueError(
-                f"the output of layer {name!r} is not finite on the representative data "
+                f"{what} is not finite on the representative data "
                 f"(min {low[name]}, max {high[name]}): check the inputs and the float model"
             )
-    return {name: (low[name], high[name]) for name in plan}, {
+    return {name: (low[name], high[name]) for name in low}, {
         name: _concatenate(values) for name, values in kept.items()
     }
 
@@ -378,28 +421,3 @@ def _concatenate(values: list[np.ndarray]) -> np.ndarray:
     if len({v.shape[1:] for v in values}) == 1:
         return np.concatenate(values, axis=0)
     return np.concatenate([v.reshape(-1) for v in values])
-
-
-def input_batches(representative_dataset: Any, n_inputs: int) -> Iterator[Batch]:
-    """Normalise TFLite-style batches (array, [array], [a, b], dict) to what the model takes."""
-    if not callable(representative_dataset):
-        raise TypeError(
-            "representative_dataset must be a callable returning an iterable of input batches, "
-            f"e.g. lambda: dataset.take(8); got {type(representative_dataset).__name__}"
-        )
-    for batch in representative_dataset():
-        if isinstance(batch, dict):
-            yield batch
-        elif isinstance(batch, (list, tuple)):
-            if len(batch) != n_inputs:
-                raise ValueError(
-                    f"a representative batch has {len(batch)} parts but the model has "
-                    f"{n_inputs} input(s): yield inputs only, without labels"
-                )
-            yield batch[0] if n_inputs == 1 else list(batch)
-        else:
-            if n_inputs != 1:
-                raise ValueError(
-                    f"the model has {n_inputs} inputs: yield a list of {n_inputs} arrays per batch"
-                )
-            yield batch

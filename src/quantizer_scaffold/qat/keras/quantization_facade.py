@@ -21,8 +21,10 @@ from quantizer_scaffold.quantizers_infrastructure.keras.compat import keras, tf
 
 __all__ = ["KERAS2_BACK_END", "QUANTIZED_WEIGHTS"]
 
-# layer class -> {weight attribute: its output-channel axis}; matched by exact class, so a
-# user's subclass (which may change what the weight means) is reported, not guessed at.
+# layer class -> {weight attribute: its output-channel axis, counted from the end}; matched by
+# exact class, so a user's subclass (which may change what the weight means) is reported, not
+# guessed at. Axes from the end stay right when the kernel is viewed with leading unit axes
+# (the TFLite forms of quantization_wrapper).
 QUANTIZED_WEIGHTS: dict[type, dict[str, int]] = {
     keras.layers.Dense: {"kernel": -1},
     keras.layers.Conv1D: {"kernel": -1},
@@ -84,6 +86,62 @@ def _layer_outputs(model: keras.Model, layer: keras.layers.Layer) -> list[Any]:
     return [layer.get_output_at(i) for i in nodes]
 
 
+def _with_input_identities(model: keras.Model, identities: dict[str, str]) -> keras.Model:
+    """A copy of ``model`` (same weights) with an ``Identity`` layer after each named input.
+
+    ``identities`` maps each new layer's name to its input's. The layers are spliced into the
+    model's config, between the input and the layers that read it.
+    """
+    config = model.get_config()
+    renamed = {name: identity for identity, name in identities.items()}
+    functional = not isinstance(model, keras.Sequential)
+    layers = []
+    for layer in config["layers"]:
+        if functional and layer["class_name"] != "InputLayer":
+            layer["inbound_nodes"] = _renamed_inputs(layer["inbound_nodes"], renamed)
+        layers.append(layer)
+        name = layer["config"].get("name", layer.get("name"))
+        if layer["class_name"] == "InputLayer" and name in renamed:
+            entry = keras.layers.serialize(keras.layers.Identity(name=renamed[name]))
+            if functional:
+                entry["name"] = renamed[name]
+                entry["inbound_nodes"] = [[[name, 0, 0, {}]]]
+            layers.append(entry)
+    config["layers"] = layers
+    if functional:
+        config["output_layers"] = _renamed_inputs(config["output_layers"], renamed)
+        copy = keras.Model.from_config(config)
+    else:
+        copy = keras.Sequential.from_config(config)
+    for layer in model.layers:
+        copy.get_layer(layer.name).set_weights(layer.get_weights())
+    return copy
+
+
+def _renamed_inputs(nodes: Any, names: dict[str, str]) -> Any:
+    """A functional config's ``[layer, node, tensor(, kwargs)]`` references, inputs renamed."""
+    if isinstance(nodes, list):
+        is_reference = (
+            len(nodes) in (3, 4)
+            and isinstance(nodes[0], str)
+            and all(isinstance(i, int) for i in nodes[1:3])
+        )
+        if is_reference and nodes[0] in names:
+            return [names[nodes[0]], *[_renamed_inputs(part, names) for part in nodes[1:]]]
+        return [_renamed_inputs(part, names) for part in nodes]
+    if isinstance(nodes, dict):
+        return {key: _renamed_inputs(value, names) for key, value in nodes.items()}
+    return nodes
+
+
+def _inputs(model: keras.Model) -> list[tuple[str, Any, str, bool]]:
+    """(name, tensor, dtype name, whether it is float) of each model input."""
+    return [
+        (name, tensor, tensor.dtype.name, tensor.dtype.is_floating)
+        for name, tensor in zip(model.input_names, model.inputs, strict=True)
+    ]
+
+
 KERAS2_BACK_END = QATBackEnd(
     keras=keras,
     quantized_weights=QUANTIZED_WEIGHTS,
@@ -91,4 +149,6 @@ KERAS2_BACK_END = QATBackEnd(
     check_model=_check_model,
     layer_outputs=_layer_outputs,
     trainable_quantizer_class=get_trainable_quantizer_class,
+    inputs=_inputs,
+    with_input_identities=_with_input_identities,
 )

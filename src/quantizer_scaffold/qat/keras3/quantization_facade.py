@@ -23,8 +23,9 @@ from quantizer_scaffold.quantizers_infrastructure.keras3.compat import keras
 
 __all__ = ["KERAS3_BACK_END", "QUANTIZED_WEIGHTS"]
 
-# layer class -> {weight attribute: its output-channel axis}; matched by exact class, so a
-# user's subclass (which may change what the weight means) is reported, not guessed at.
+# layer class -> {weight attribute: its output-channel axis, counted from the end}; matched by
+# exact class, so a user's subclass (which may change what the weight means) is reported, not
+# guessed at.
 # Keras 3 names a depthwise convolution's weight ``kernel`` (Keras 2: ``depthwise_kernel``).
 QUANTIZED_WEIGHTS: dict[type, dict[str, int]] = {
     keras.layers.Dense: {"kernel": -1},
@@ -82,6 +83,60 @@ def _layer_outputs(model: keras.Model, layer: keras.layers.Layer) -> list[Any]:
     return outputs
 
 
+def _input_name(tensor: Any) -> str:
+    """The name of the ``InputLayer`` a model input tensor comes from."""
+    return tensor._keras_history.operation.name
+
+
+def _inputs(model: keras.Model) -> list[tuple[str, Any, str, bool]]:
+    """(name, tensor, dtype name, whether it is float) of each model input."""
+    return [
+        (_input_name(t), t, str(t.dtype), keras.backend.is_float_dtype(t.dtype))
+        for t in model.inputs
+    ]
+
+
+def _with_input_identities(model: keras.Model, identities: dict[str, str]) -> keras.Model:
+    """A copy of ``model`` (fresh layers, same weights) with an ``Identity`` layer after each
+    named input; ``identities`` maps each new layer's name to its input's."""
+    by_input = {input_name: identity for identity, input_name in identities.items()}
+    copies: list[tuple[keras.layers.Layer, keras.layers.Layer]] = []
+
+    def copy_layer(layer: keras.layers.Layer) -> keras.layers.Layer:
+        fresh = layer.__class__.from_config(layer.get_config())
+        copies.append((layer, fresh))
+        return fresh
+
+    if isinstance(model, keras.Sequential):
+        (tensor,) = model.inputs
+        name = _input_name(tensor)
+        inputs = keras.Input(batch_shape=tensor.shape, dtype=tensor.dtype, name=name)
+        layers = [copy_layer(layer) for layer in model.layers]
+        copy = keras.Sequential([inputs, keras.layers.Identity(name=by_input[name]), *layers])
+    else:
+        spliced: dict[int, Any] = {}  # id of a cloned input tensor -> its Identity's output
+
+        def through_identity(value: Any) -> Any:
+            history = getattr(value, "_keras_history", None)
+            operation = getattr(history, "operation", None)
+            if isinstance(operation, keras.layers.InputLayer) and operation.name in by_input:
+                if id(value) not in spliced:
+                    identity = keras.layers.Identity(name=by_input[operation.name])
+                    spliced[id(value)] = identity(value)
+                return spliced[id(value)]
+            return value
+
+        def call(layer: keras.layers.Layer, *args: Any, **kwargs: Any) -> Any:
+            args = keras.tree.map_structure(through_identity, args)
+            kwargs = keras.tree.map_structure(through_identity, kwargs)
+            return layer(*args, **kwargs)
+
+        copy = keras.models.clone_model(model, clone_function=copy_layer, call_function=call)
+    for source, fresh in copies:
+        fresh.set_weights(source.get_weights())
+    return copy
+
+
 KERAS3_BACK_END = QATBackEnd(
     keras=keras,
     quantized_weights=QUANTIZED_WEIGHTS,
@@ -89,4 +144,6 @@ KERAS3_BACK_END = QATBackEnd(
     check_model=_check_model,
     layer_outputs=_layer_outputs,
     trainable_quantizer_class=get_trainable_quantizer_class,
+    inputs=_inputs,
+    with_input_identities=_with_input_identities,
 )

@@ -160,7 +160,7 @@ class WeightsUniformGrid(GridQuantizer):
         owner = type(self).__name__
         self.num_bits = validation.num_bits(num_bits, f"{owner}: num_bits")
         self.min_range, self.max_range = validation.range_lists(
-            min_range, max_range, owner, ("min_range", "max_range")
+            min_range, max_range, owner, ("min_range", "max_range"), self.num_bits
         )
         self.per_channel = validation.boolean(per_channel, f"{owner}: per_channel")
         self.channel_axis = _channel_layout(owner, per_channel, channel_axis, len(self.min_range))
@@ -197,7 +197,7 @@ class ActivationUniformGrid(GridQuantizer):
         owner = type(self).__name__
         self.num_bits = validation.num_bits(num_bits, f"{owner}: num_bits")
         self.min_range, self.max_range = validation.range_lists(
-            min_range, max_range, owner, ("min_range", "max_range")
+            min_range, max_range, owner, ("min_range", "max_range"), self.num_bits
         )
         if len(self.min_range) != 1:
             raise ValueError(f"{owner}: activations take one range, got {len(self.min_range)}")

@@ -114,20 +114,29 @@ def float_list(value: Any, field: str, positive: bool = False) -> list[float]:
     return [check(v, f"{field}[{i}]") for i, v in enumerate(items)]
 
 
-def check_range_width(low: float, high: float, field: str) -> None:
-    """The grid step of [low, high] must be a usable float32 (not inf, not zero)."""
-    if not FLOAT32_TINY <= high - low <= FLOAT32_MAX:
+def check_range_width(low: float, high: float, field: str, num_bits: int | None = None) -> None:
+    """The grid step of [low, high] must be a usable float32 (not inf, not zero, not
+    subnormal): the width itself, and with ``num_bits`` the step between its levels."""
+    width = high - low
+    step = width / (2**num_bits - 1) if num_bits else width
+    if not (FLOAT32_TINY <= step and width <= FLOAT32_MAX):
+        levels = f" with {2**num_bits} levels" if num_bits else ""
         raise ValueError(
-            f"{field}: the range [{low}, {high}] is too wide or too narrow for float32"
+            f"{field}: the range [{low}, {high}]{levels} is too wide or too narrow for float32"
         )
 
 
 def range_lists(
-    low: Any, high: Any, field: str, names: tuple[str, str] = ("range_min", "range_max")
+    low: Any,
+    high: Any,
+    field: str,
+    names: tuple[str, str] = ("range_min", "range_max"),
+    num_bits: int | None = None,
 ) -> tuple[list[float], list[float]]:
     """Equally long, non-empty lists of range ends with ``low < high`` and a float32 step.
 
-    ``names`` are the two parameters as the caller spells them, for the messages.
+    ``names`` are the two parameters as the caller spells them, for the messages;
+    ``num_bits``: the grid the range is cut into (its step must be a normal float32).
     """
     low_name, high_name = names
     lows = float_list(low, f"{field}: {low_name}")
@@ -140,7 +149,7 @@ def range_lists(
     for i, (a, b) in enumerate(zip(lows, highs, strict=True)):
         if not a < b:
             raise ValueError(f"{field}: {low_name} must be < {high_name}, got {a} >= {b} at {i}")
-        check_range_width(a, b, f"{field}: {low_name}/{high_name} at {i}")
+        check_range_width(a, b, f"{field}: {low_name}/{high_name} at {i}", num_bits)
     return lows, highs
 
 

@@ -11,6 +11,10 @@ quantizer already serving another tensor is refused there.
 A trainable quantizer (a ``BaseTrainableQuantizer``, decided once by class) is called as
 ``quantizer(tensor, training)``; an inferable one as ``quantizer(tensor)``. ``calibrate()``
 is the QAT flow's calibration step, run once the inner layer's float weights are in place.
+
+In inference, a ``Dense``, ``Conv1D`` or ``DepthwiseConv1D`` whose weight is quantized per
+channel (``channel_axis`` counted from the end) is computed in its TensorFlow Lite form
+(``tflite_forms``): the same values, and a graph TFLite's converter turns into int8 kernels.
 """
 
 from __future__ import annotations
@@ -24,6 +28,38 @@ from ..common.frameworks import KERAS2, check_keras
 from ..common.wrapping import QuantizationWrapperMixin, Quantizer
 from .compat import keras, tf
 from .serialization import deserialize_quantizer, register_quantizer, serialize_quantizer
+from .tflite_forms import LayerForm, as_4d, takes_form_inputs, tflite_form
+
+
+def per_channel_axis(quantizer: Quantizer) -> int | None:
+    """The axis a weights quantizer quantizes per channel along, None per tensor or unknown.
+
+    Read from the ``channel_axis`` attribute every built-in and generated weights quantizer
+    has (and ``per_channel``, where a quantizer keeps an axis while quantizing per tensor).
+    """
+    if getattr(quantizer, "per_channel", True) is False:
+        return None
+    axis = getattr(quantizer, "channel_axis", None)
+    return axis if isinstance(axis, int) and not isinstance(axis, bool) else None
+
+
+def _inference_form(
+    layer: keras.layers.Layer, weights_quantizers: Mapping[str, Quantizer]
+) -> tuple[str, LayerForm] | None:
+    """The TFLite form to run in inference: a per-channel weight, its axis from the end."""
+    found = tflite_form(layer)
+    if found is None or set(weights_quantizers) != {found[0]}:
+        return None
+    axis = per_channel_axis(weights_quantizers[found[0]])
+    return found if axis is not None and axis < 0 else None
+
+
+def _is_inference(training: Any) -> bool:
+    if tf.is_tensor(training):
+        training = tf.get_static_value(training)
+        if training is None:
+            return False
+    return not training
 
 
 @register_quantizer
@@ -46,6 +82,7 @@ class KerasQuantizationWrapper(QuantizationWrapperMixin, keras.layers.Wrapper):
             kwargs.setdefault("name", f"quant_{layer.name}")
         super().__init__(layer, **kwargs)
         self._set_quantizers(layer, weights_quantizers, activation_quantizers)
+        object.__setattr__(self, "_tflite_form", _inference_form(layer, self._weights_quantizers))
 
     def build(self, input_shape: Any) -> None:
         super().build(input_shape)  # builds the inner layer
@@ -66,6 +103,19 @@ class KerasQuantizationWrapper(QuantizationWrapperMixin, keras.layers.Wrapper):
     def call(self, inputs: Any, training: Any = None, **kwargs: Any) -> Any:
         if training is None:
             training = False
+        if (
+            self._tflite_form is not None
+            and not kwargs
+            and _is_inference(training)
+            and takes_form_inputs(self.layer, inputs)
+        ):
+            outputs = self._call_in_tflite_form(inputs, training)
+        else:
+            outputs = self._call_layer(inputs, training, **kwargs)
+        return self._quantize_outputs(outputs, training)
+
+    def _call_layer(self, inputs: Any, training: Any, **kwargs: Any) -> Any:
+        """The inner layer's own call, with its quantized weights in place of the float ones."""
         layer = self.layer
         originals = []
         try:
@@ -81,7 +131,15 @@ class KerasQuantizationWrapper(QuantizationWrapperMixin, keras.layers.Wrapper):
         finally:
             for attr, weight in originals:
                 object.__setattr__(layer, attr, weight)
-        return self._quantize_outputs(outputs, training)
+        return outputs
+
+    def _call_in_tflite_form(self, inputs: tf.Tensor, training: Any) -> tf.Tensor:
+        """The inner layer's TFLite form, its weight quantized in the form's 4-D view."""
+        attribute, form = self._tflite_form
+        ((_, quantizer, trainable),) = self._weights_plan
+        view = as_4d(getattr(self.layer, attribute))
+        quantized = quantizer(view, training) if trainable else quantizer(view)
+        return form(self.layer, inputs, {attribute: quantized})
 
     def compute_output_shape(self, input_shape: Any) -> Any:
         return self.layer.compute_output_shape(input_shape)

@@ -1,0 +1,255 @@
+"""Who owns a file the generator would touch, and what each command may do to it: one place.
+
+A path is in one of four states, read from the manifest and the file's bytes:
+
+- ``ABSENT``: no file there;
+- ``GENERATED``: it holds exactly what scaffold-quantizer last wrote there (its hash);
+- ``EDITED``: scaffold-quantizer wrote it and its user changed it since: the user's;
+- ``FOREIGN``: scaffold-quantizer never wrote it (or no longer records it): the user's.
+
+Every command asks here: ``for_scaffold`` (write, keep, or refuse with the reason),
+``for_remove`` (delete or keep) and ``for_update`` (regenerate, merge, keep). An edited or
+foreign file is never overwritten or deleted; a file recorded for another method is that
+method's, whatever the spelling of the name that led here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+from .errors import ConflictError
+from .manifest import Manifest, pack, sha256, unpack
+from .merge import has_conflict_markers, merge3
+
+
+class Owner(str, Enum):
+    ABSENT = "absent"
+    GENERATED = "generated"
+    EDITED = "edited"
+    FOREIGN = "foreign"
+
+
+@dataclass(frozen=True)
+class Ownership:
+    """A path, its state, and the manifest's record of it (if any)."""
+
+    path: str
+    owner: Owner
+    text: str | None
+    method: str | None = None  # whose record holds the file (a method, or a kept pair)
+    kept: bool = False  # recorded as a pair ``remove`` kept (not registered)
+    record: dict[str, Any] | None = None
+
+    @property
+    def base(self) -> str | None:
+        """What scaffold-quantizer wrote (the merge base), if the manifest has it."""
+        if self.record is None:
+            return None
+        if "base" in self.record:
+            return unpack(self.record["base"])
+        if self.text is not None and sha256(self.text) == self.record["sha256"]:
+            return self.text  # an older manifest kept only the hash, and the file is unedited
+        return None
+
+
+def of(manifest: Manifest, path: str, text: str | None) -> Ownership:
+    """The ownership of ``path`` holding ``text`` (None: absent)."""
+    found = manifest.file_records().get(path)
+    if found is None:
+        return Ownership(path, Owner.ABSENT if text is None else Owner.FOREIGN, text)
+    method, kept, record = found
+    if text is None:
+        owner = Owner.ABSENT
+    elif sha256(text) == record["sha256"]:
+        owner = Owner.GENERATED
+    else:
+        owner = Owner.EDITED
+    return Ownership(path, owner, text, method, kept, record)
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What a command does with one path: ``write`` ``text``, ``keep`` it as it is, or
+    ``delete`` it; ``note`` says why. ``base``: what the manifest records as generated (the
+    templates' output: a later merge's base); None leaves the record as it is."""
+
+    action: str  # "write", "keep" or "delete"
+    text: str | None = None
+    note: str = ""
+    base: str | None = None
+    conflicts: int = 0
+
+
+def _write(text: str, note: str = "") -> Decision:
+    return Decision("write", text, note, base=text)
+
+
+# --------------------------------------------------------------------------- scaffold
+
+
+def refusal_order(method: str) -> Callable[[Ownership], tuple[int, str]]:
+    """The order in which scaffolding ``method`` decides its files, so that a run refuses
+    for its weightiest reason: another method's file, a file the tool never made, a file
+    you edited, then the rest (``--force`` matters last)."""
+
+    def key(own: Ownership) -> tuple[int, str]:
+        if own.method is not None and own.method != method:
+            return 0, own.path
+        return {Owner.FOREIGN: 1, Owner.EDITED: 2}.get(own.owner, 3), own.path
+
+    return key
+
+
+def for_scaffold(
+    own: Ownership, rendered: str, method: str, options_changed: bool, force: bool
+) -> Decision:
+    """Scaffolding ``method`` would write ``rendered`` at ``own.path``.
+
+    ``options_changed``: this run renders with other grids than the manifest records.
+    Edited files are kept (with the same options) or refused (other options); unedited
+    files made by older templates are kept (``update`` brings them up to date); a file of
+    another method, or one the tool never made, is refused.
+    """
+    path = own.path
+    if own.method is not None and own.method != method:
+        raise ConflictError(
+            f"{path} belongs to {own.method}, which scaffold-quantizer made, and --method "
+            f"{method} would write there too (one module folder for both names); did you "
+            f"mean --method {own.method}?"
+        )
+    if own.owner is Owner.ABSENT or own.text == rendered:
+        return _write(rendered)
+    if own.owner is Owner.FOREIGN:
+        raise ConflictError(
+            f"{path} exists and was not generated by scaffold-quantizer; move it away "
+            "or choose another --method"
+        )
+    if own.owner is Owner.EDITED:
+        if options_changed:
+            raise ConflictError(
+                f"{path} was edited since scaffold-quantizer generated it, so it is never "
+                "re-rendered for other --quantization-method options: make that change "
+                "yourself (or move the file away to regenerate it)"
+            )
+        again = ", registered again" if own.kept else ""
+        return Decision("keep", note=f"edited by you: kept{again}; update merges template changes")
+    if options_changed:
+        if not force:
+            raise ConflictError(
+                f"{path} was generated before with other options; pass --force to "
+                "replace it (it has no edits of yours)"
+            )
+        return _write(rendered, "replaced (--force)")
+    if force:
+        return _write(rendered, "regenerated (--force)")
+    return Decision("keep", note="made by older templates: `scaffold-quantizer update` renews it")
+
+
+# --------------------------------------------------------------------------- remove
+
+
+def for_remove(own: Ownership) -> Decision:
+    """``remove`` deletes what still holds what the tool wrote; everything else stays."""
+    if own.owner is Owner.GENERATED:
+        return Decision("delete")
+    if own.owner is Owner.ABSENT:
+        return Decision("keep", note="already gone")
+    return Decision("keep", note="edited since it was generated")
+
+
+# --------------------------------------------------------------------------- update
+
+
+def with_base_from_history(own: Ownership, root: Path) -> Ownership:
+    """``own`` with its base found in git history when the manifest has only its hash.
+
+    A version 1 manifest recorded what the tool wrote by hash only; the commit that added
+    the generated file usually holds those bytes. The first blob of the file in the
+    repository's history with that hash is the base; without git, or without such a
+    commit, the ownership is returned as it is (``update`` then keeps the file).
+    """
+    if own.owner is not Owner.EDITED or own.record is None or own.base is not None:
+        return own
+    import shutil
+    import subprocess
+
+    git = shutil.which("git")
+    if git is None:
+        return own
+
+    def run(*args: str) -> str | None:
+        try:
+            done = subprocess.run(
+                [git, "-C", str(root), *args], capture_output=True, timeout=30, check=False
+            )
+        except (OSError, subprocess.SubprocessError):
+            return None
+        if done.returncode:
+            return None
+        try:
+            return done.stdout.decode("utf-8")
+        except UnicodeDecodeError:
+            return None
+
+    revisions = run("log", "--format=%H", "--all", "-n", "200", "--", own.path)
+    for revision in (revisions or "").split():
+        text = run("show", f"{revision}:{own.path}")
+        if text is not None and sha256(text) == own.record["sha256"]:
+            return replace(own, record={**own.record, "base": pack(text)})
+    return own
+
+
+def for_update(own: Ownership, rendered: str | None, theirs_label: str) -> Decision:
+    """``update``: the templates now render ``rendered`` (None: no longer this file).
+
+    Unedited files are regenerated (or deleted); edited files get the template changes by a
+    three-way merge against the base the manifest recorded, conflicts marked as git marks
+    them; nothing the user wrote is dropped.
+    """
+    path = own.path
+    if own.owner is Owner.FOREIGN:
+        raise ConflictError(
+            f"{path} exists and was not generated by scaffold-quantizer, but the templates now "
+            "render a file there; move it away and run update again"
+        )
+    if rendered is None:
+        if own.owner is Owner.GENERATED:
+            return Decision("delete", note="no longer in the templates")
+        if own.owner is Owner.ABSENT:
+            return Decision("keep")
+        return Decision("keep", note="no longer in the templates; edited by you: yours now")
+    if own.owner is Owner.ABSENT:
+        if own.record is not None:
+            return Decision(
+                "keep",
+                note="deleted since it was generated; not recreated (scaffold the method again "
+                "to get it back)",
+            )
+        return _write(rendered)
+    if own.text == rendered:
+        return _write(rendered)
+    if own.owner is Owner.GENERATED:
+        return _write(rendered, "regenerated from the new templates")
+    if has_conflict_markers(own.text or ""):
+        raise ConflictError(
+            f"{path} still has conflict markers from an earlier update; resolve them (and "
+            "remove the markers) first"
+        )
+    base = own.base
+    if base is None:
+        return Decision(
+            "keep",
+            note="edited, and no base is recorded to merge the template changes against "
+            "(made by an older scaffold-quantizer): merge them by hand",
+        )
+    if base == rendered:
+        return Decision("keep", note="edited by you; the templates did not change it")
+    merged = merge3(base, own.text or "", rendered, "yours", theirs_label)
+    if merged.conflicts:
+        note = f"{merged.conflicts} conflict(s) marked: resolve them, keeping your math"
+        return Decision("write", merged.text, note, base=rendered, conflicts=merged.conflicts)
+    return Decision("write", merged.text, "template changes merged into your edits", rendered)

@@ -1,0 +1,343 @@
+"""A finalized model converts to an exact int8 TFLite model with the standard converter.
+
+For every supported layer kind and grid: weights and activations int8, the scales and zero
+points those of the model's quantizers, and the interpreter's outputs within one output
+quantization step of the Keras model's on random data. Grids int8 cannot hold, and layers
+TFLite has no int8 kernel for, are refused by name before anything is written.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+
+from quantizer_scaffold import quantizers_infrastructure as qi
+from quantizer_scaffold.qat import QATConfig, TrainingMethod, qat_finalize, qat_init
+from quantizer_scaffold.quantizers_infrastructure.keras.compat import keras, tf
+
+M = qi.QuantizationMethod
+L = keras.layers
+SAMPLES = 48
+
+
+def all_kinds_model(transposed: bool) -> keras.Model:
+    """Every layer kind with an int8 TFLite kernel, on three inputs; a transposed conv if asked."""
+    keras.utils.set_random_seed(0)
+    image = keras.Input((6, 6, 3), name="image")
+    sequence, vector = keras.Input((9, 3), name="sequence"), keras.Input((12,), name="vector")
+    x = L.Conv2D(4, 3, activation="relu", name="conv2d")(image)
+    x = L.DepthwiseConv2D(3, depth_multiplier=2, name="depthwise2d")(x)
+    y = L.Conv1D(4, 3, padding="causal", name="conv1d")(sequence)
+    y = L.DepthwiseConv1D(3, activation="relu", name="depthwise1d")(y)
+    y = L.Dense(5, name="dense_on_sequences")(y)
+    z = L.Dense(6, activation="relu", name="dense_relu")(vector)
+    z = L.Dense(3, name="dense")(z)
+    outputs = [x, y, z]
+    if transposed:
+        outputs.append(L.Conv2DTranspose(2, 3, strides=2, name="conv2d_transpose")(image))
+    return keras.Model([image, sequence, vector], outputs, name="all_kinds")
+
+
+def random_inputs(model: keras.Model, samples: int = SAMPLES) -> list[np.ndarray]:
+    rng = np.random.default_rng(1)
+    return [
+        rng.normal(size=(samples, *tensor.shape[1:])).astype(np.float32) for tensor in model.inputs
+    ]
+
+
+def batches_of(arrays: list[np.ndarray], size: int = 16):
+    return lambda: ([a[i : i + size] for a in arrays] for i in range(0, len(arrays[0]), size))
+
+
+CONFIGS: dict[str, dict[str, Any]] = {
+    "STE, symmetric per channel, 8/8": dict(per_channel=True),
+    "STE, power-of-two per tensor, uniform activations, 8/8, with a transposed conv": dict(
+        per_channel=False,
+        weights_method=M.POWER_OF_TWO,
+        activation_method=M.UNIFORM,
+        transposed=True,
+    ),
+    "LSQ, 4-bit weights per channel, 8-bit activations": dict(
+        weights_n_bits=4,
+        qat_config=QATConfig(
+            weight_training_method=TrainingMethod.LSQ,
+            activation_training_method=TrainingMethod.LSQ,
+        ),
+    ),
+}
+
+
+def interpreter(content: bytes) -> tf.lite.Interpreter:
+    it = tf.lite.Interpreter(
+        model_content=content,
+        experimental_op_resolver_type=(
+            tf.lite.experimental.OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES
+        ),
+    )
+    it.allocate_tensors()
+    return it
+
+
+@pytest.mark.parametrize("config", list(CONFIGS))
+def test_every_layer_kind_exports_to_exact_int8(config, tmp_path):
+    options = dict(CONFIGS[config])
+    model = all_kinds_model(options.pop("transposed", False))
+    inputs = random_inputs(model)
+    finalized = qat_finalize(qat_init(model, batches_of(inputs), **options))
+    path = tmp_path / "model.tflite"
+    report = qi.export_tflite(finalized, path, batches_of(inputs))
+    content = path.read_bytes()
+    assert report.mode == "int8" and not report.float_ops and report.size_bytes == len(content)
+    assert_int8_only(content)
+    agreement = report.agreement
+    assert agreement.samples == SAMPLES
+    assert agreement.max_steps is not None and agreement.max_steps <= 1.0 + 1e-4
+    # what differs is TFLite's int32 bias (on the input step x weight step grid; the Keras
+    # model keeps it in float): a small share at 8-bit weights, more at 4-bit
+    assert agreement.identical_values > 0.8
+    assert_the_quantizers_grids(finalized, content)
+    assert_within_one_step_independently(finalized, inputs, content)
+
+
+def tensor_types(content: bytes) -> set[str]:
+    """The flatbuffer's tensor types (the interpreter shows a packed INT4 tensor as int8)."""
+    from tensorflow.lite.python import schema_py_generated as schema
+
+    model = schema.ModelT.InitFromObj(schema.Model.GetRootAsModel(content, 0))
+    names = {v: k for k, v in vars(schema.TensorType).items() if not k.startswith("_")}
+    return {names[t.type] for t in model.subgraphs[0].tensors}
+
+
+def assert_int8_only(content: bytes) -> None:
+    assert tensor_types(content) <= {"INT8", "INT32", "FLOAT32"}  # float: the boundary only
+    it = interpreter(content)
+    ops = it._get_ops_details()
+    assert {op["op_name"] for op in ops} & {"CONV_2D", "DEPTHWISE_CONV_2D"}
+    tensors = {d["index"]: d for d in it.get_tensor_details()}
+    for op in ops:
+        if op["op_name"] not in ("QUANTIZE", "DEQUANTIZE"):
+            dtypes = {tensors[i]["dtype"] for i in op["outputs"]}
+            assert dtypes <= {np.int8, np.int32}, op  # int32: shape arithmetic
+
+
+def quantized_tensor(it: tf.lite.Interpreter, layer: str, shape: tuple[int, ...]) -> dict:
+    """The int8 tensor of ``shape`` that the converter named after ``layer``."""
+    (found,) = [
+        d
+        for d in it.get_tensor_details()
+        if f"/{layer}/" in d["name"] and d["dtype"] == np.int8 and tuple(d["shape"]) == shape
+    ]
+    return found["quantization_parameters"]
+
+
+def assert_the_quantizers_grids(finalized: keras.Model, content: bytes) -> None:
+    """The conv2d kernel's scales and the conv2d output's scale and zero point in the file."""
+    it = interpreter(content)
+    conv = finalized.get_layer("quant_conv2d")
+    weights = conv.weights_quantizers["kernel"].get_config()
+    kernel = quantized_tensor(it, "quant_conv2d", (4, 3, 3, 3))
+    expected = weight_steps(weights)
+    np.testing.assert_allclose(
+        kernel["scales"], expected * np.ones(len(kernel["scales"])), rtol=1e-6
+    )
+    assert not np.any(kernel["zero_points"])
+    activation = conv.activation_quantizers[0].get_config()
+    output = quantized_tensor(it, "quant_conv2d", (1, 4, 4, 4))
+    if "min_range" not in activation:  # ReLU output: unsigned [0, t), the zero point at -128
+        assert activation["signed"] is False
+        step = output_step(finalized, "quant_conv2d")
+        np.testing.assert_allclose(output["scales"], [step], rtol=1e-6)
+        assert list(output["zero_points"]) == [-128]
+    else:
+        low, high = min(activation["min_range"][0], 0), max(activation["max_range"][0], 0)
+        np.testing.assert_allclose(output["scales"], [(high - low) / 255], rtol=1e-5)
+        assert list(output["zero_points"]) == [-128 + round(-low / output["scales"][0])]
+
+
+def weight_steps(config: dict) -> np.ndarray:
+    """A weights quantizer's steps: t / 2^(n-1), or LSQ's learned step sizes themselves."""
+    if "step_size" in config:
+        return np.asarray(config["step_size"])
+    return np.asarray(config["threshold"]) / 2 ** (config["num_bits"] - 1)
+
+
+def output_step(finalized: keras.Model, name: str) -> float:
+    grid = finalized.get_layer(name).activation_quantizers[0].get_config()
+    if "step_size" in grid:
+        return grid["step_size"][0]
+    if "threshold" in grid:
+        return grid["threshold"][0] / 2 ** (grid["num_bits"] - int(grid["signed"]))
+    low, high = min(grid["min_range"][0], 0), max(grid["max_range"][0], 0)
+    return (high - low) / (2 ** grid["num_bits"] - 1)
+
+
+def assert_within_one_step_independently(finalized, inputs, content) -> None:
+    runner = tf.lite.Interpreter(model_content=content).get_signature_runner()
+    got = runner(**dict(zip(finalized.input_names, inputs, strict=True)))
+    expected = finalized(inputs, training=False)
+    for name, value in zip(finalized.output_names, expected, strict=True):
+        steps = np.abs(got[name] - value.numpy()) / output_step(finalized, name)
+        assert steps.max() <= 1.0 + 1e-4, name
+
+
+@pytest.fixture(scope="module")
+def small_finalized():
+    """A finalized Conv2D -> Dense model and its inputs (8/8, power-of-two activations)."""
+    keras.utils.set_random_seed(3)
+    inputs = keras.Input((6, 6, 1), name="image")
+    x = L.Flatten()(L.Conv2D(3, 3, activation="relu", name="conv")(inputs))
+    model = keras.Model(inputs, L.Dense(4, name="dense")(x))
+    data = [random_inputs(model)[0]]
+    pot = M.POWER_OF_TWO  # the activations' power-of-two grid, checked here
+    return qat_finalize(qat_init(model, batches_of(data), activation_method=pot)), data
+
+
+def test_int8_input_and_output(small_finalized, tmp_path):
+    finalized, data = small_finalized
+    report = qi.export_tflite(finalized, tmp_path / "io.tflite", batches_of(data), int8_io=True)
+    assert_int8_only((tmp_path / "io.tflite").read_bytes())
+    it = interpreter((tmp_path / "io.tflite").read_bytes())
+    (given,), (returned,) = it.get_input_details(), it.get_output_details()
+    assert given["dtype"] == np.int8 and returned["dtype"] == np.int8
+    threshold = finalized.get_layer("quant_image").activation_quantizers[0].threshold[0]
+    np.testing.assert_allclose(given["quantization"][0], threshold / 128, rtol=1e-6)
+    assert report.int8_io and report.agreement.max_steps <= 1.0 + 1e-4
+
+
+def test_float_export_is_the_model_itself(small_finalized, tmp_path):
+    finalized, data = small_finalized
+    report = qi.export_tflite(finalized, tmp_path / "f.tflite", batches_of(data), mode="float")
+    assert report.mode == "float" and report.agreement.identical_values == 1.0
+    assert "float" in str(report)
+
+
+@qi.register_quantizer
+@qi.mark_quantizer(qi.QuantizationTarget.Weights, [M.SYMMETRIC], identifier="TanhLevels")
+class TanhLevelsWeights(qi.BaseKerasInferableQuantizer):
+    """DoReFa-like levels, 2 round(k (tanh w / 2 max|tanh w| + 1/2)) / k - 1: no fake-quant op."""
+
+    def __call__(self, inputs: Any) -> tf.Tensor:
+        t = tf.tanh(inputs)
+        k = 15.0
+        return 2.0 * tf.round(k * (t / (2 * tf.reduce_max(tf.abs(t))) + 0.5)) / k - 1.0
+
+    def get_config(self) -> dict[str, Any]:
+        return {}
+
+
+def test_a_grid_of_its_own_is_refused_by_name_and_the_float_export_works(tmp_path):
+    keras.utils.set_random_seed(4)
+    inputs = keras.Input((5,))
+    grid = qi.ActivationSymmetricInferableQuantizer(8, [4.0], True)
+    x = qi.KerasQuantizationWrapper(L.Identity(), activation_quantizers=[grid], name="quant_in")(
+        inputs
+    )
+    dense = qi.KerasQuantizationWrapper(
+        L.Dense(3), {"kernel": TanhLevelsWeights()}, [grid], name="quant_dorefa"
+    )
+    model = keras.Model(inputs, dense(x))
+    data = [random_inputs(model)[0]]
+    path = tmp_path / "custom.tflite"
+    with pytest.raises(qi.TFLiteExportError) as refused:
+        qi.export_tflite(model, path, batches_of(data))
+    message = str(refused.value)
+    assert (
+        "quant_dorefa (Dense) kernel: TanhLevelsWeights does not quantize through a fake-quant"
+        in message
+    )
+    assert "mode='float'" in message and len(message.splitlines()) == 1
+    assert not path.exists() and not list(tmp_path.iterdir())
+    report = qi.export_tflite(model, path, batches_of(data), mode="float")
+    assert report.agreement.identical_values == 1.0 and path.is_file()
+
+
+def dense_model() -> keras.Model:
+    keras.utils.set_random_seed(5)
+    inputs = keras.Input((6,), name="vector")
+    return keras.Model(inputs, L.Dense(3, name="dense")(L.Dense(4, name="hidden")(inputs)))
+
+
+def test_weights_below_8_bits_are_int8_tensors_even_on_a_uniform_grid(tmp_path):
+    """An n-bit grid with zero on it is a subset of the 8-bit grid of its step: zero point 0."""
+    model = dense_model()
+    data = [random_inputs(model, 32)[0]]
+    options = dict(weights_method=M.UNIFORM, weights_n_bits=4)
+    finalized = qat_finalize(qat_init(model, batches_of(data), **options))
+    report = qi.export_tflite(finalized, tmp_path / "m.tflite", batches_of(data))
+    content = (tmp_path / "m.tflite").read_bytes()
+    assert_int8_only(content)
+    assert report.agreement.max_steps <= 1.0 + 1e-4
+    weights = finalized.get_layer("quant_hidden").weights_quantizers["kernel"].get_config()
+    stored = quantized_tensor(interpreter(content), "quant_hidden", (4, 1, 1, 6))
+    low, high = np.asarray(weights["min_range"]), np.asarray(weights["max_range"])
+    step = (np.maximum(high, 0) - np.minimum(low, 0)) / 15
+    np.testing.assert_allclose(stored["scales"], step, rtol=1e-5)
+    assert not np.any(stored["zero_points"])
+
+
+@pytest.mark.parametrize(
+    "options, expected",
+    [
+        (dict(weights_method=M.UNIFORM), "quant_hidden (Dense) kernel: zero point(s)"),
+        (dict(activation_n_bits=4), "quant_hidden (Dense) output: 4-bit activations"),
+        (dict(weights_n_bits=10), "quant_hidden (Dense) kernel: 10-bit weights; int8 holds"),
+        (dict(quantize_inputs=False), "input 'vector' is not quantized"),
+    ],
+)
+def test_grids_int8_cannot_hold_are_refused_with_the_reason(options, expected, tmp_path):
+    model = dense_model()
+    data = [random_inputs(model, 16)[0]]
+    finalized = qat_finalize(qat_init(model, batches_of(data), **options))
+    with pytest.raises(qi.TFLiteExportError, match="cannot export an exact int8") as refused:
+        qi.export_tflite(finalized, tmp_path / "m.tflite")
+    assert expected in str(refused.value)
+    assert not list(tmp_path.iterdir())
+
+
+def test_layers_without_an_int8_kernel_are_named_together(tmp_path):
+    keras.utils.set_random_seed(6)
+    image, volume = keras.Input((6, 6, 2)), keras.Input((4, 4, 4, 1))
+    a = L.Flatten()(L.SeparableConv2D(2, 3, name="separable")(image))
+    b = L.Flatten()(L.Conv2DTranspose(2, 3, name="transpose")(image))
+    c = L.Flatten()(L.Conv3D(2, 3, name="conv3d")(volume))
+    model = keras.Model([image, volume], L.Concatenate()([a, b, c]))
+    data = random_inputs(model, 16)
+    qat_model = qat_init(model, batches_of(data))
+    with pytest.raises(qi.TFLiteExportError, match="trainable quantizers: export the model qat_f"):
+        qi.export_tflite(qat_model, tmp_path / "m.tflite")
+    with pytest.raises(qi.TFLiteExportError) as refused:
+        qi.export_tflite(qat_finalize(qat_model), tmp_path / "m.tflite")
+    message = str(refused.value)
+    assert "quant_separable (SeparableConv2D): the depthwise result" in message
+    assert "quant_transpose (Conv2DTranspose) kernel: per-channel weights" in message
+    assert "quant_conv3d (Conv3D): TFLite's CONV_3D kernel takes float only" in message
+
+
+def test_ops_left_in_float_are_named_unless_allowed(tmp_path):
+    keras.utils.set_random_seed(7)
+    inputs = keras.Input((6, 6, 1))
+    x = L.BatchNormalization(name="bn")(L.Conv2D(2, 3, name="conv")(inputs))
+    model = keras.Model(inputs, L.Dense(2, name="dense")(L.Flatten()(x)))
+    model.get_layer("bn").set_weights([np.full(2, v, np.float32) for v in (1.5, 0.2, 0.1, 2.0)])
+    data = [random_inputs(model, 16)[0]]
+    finalized = qat_finalize(qat_init(model, batches_of(data)))
+    with pytest.raises(qi.TFLiteExportError, match=r"computes in float.*allow_float_ops=True"):
+        qi.export_tflite(finalized, tmp_path / "bn.tflite")
+    report = qi.export_tflite(finalized, tmp_path / "bn.tflite", allow_float_ops=True)
+    assert any("bn" in op for op in report.float_ops), report.float_ops
+    assert "in float:" in str(report) and report.agreement is None
+
+
+def test_bad_arguments_and_other_kerases(small_finalized, tmp_path):
+    finalized, _ = small_finalized
+    with pytest.raises(ValueError, match="mode must be one of"):
+        qi.export_tflite(finalized, tmp_path / "m.tflite", mode="int4")
+    with pytest.raises(ValueError, match="int8_io=True needs mode='int8'"):
+        qi.export_tflite(finalized, tmp_path / "m.tflite", mode="float", int8_io=True)
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        qi.export_tflite(finalized, tmp_path / "missing" / "m.tflite")
+    keras3_model = type("Functional", (), {"__module__": "keras.src.models.functional"})()
+    with pytest.raises(qi.TFLiteExportError, match="is a Keras 3 model"):
+        qi.export_tflite(keras3_model, tmp_path / "m.tflite")
