@@ -35,7 +35,11 @@ def trained(request, float_model, representative_dataset, data):
         qat_config=QATConfig(method, method),
         weights_n_bits=WEIGHTS_BITS,
     )
-    before = {layer.name: numpy(layer.layer.get_weights()[0]) for layer in wrappers(qat_model)}
+    before = {
+        layer.name: numpy(layer.layer.get_weights()[0])
+        for layer in wrappers(qat_model)
+        if layer.layer.weights
+    }
     qat_model.compile(
         keras.optimizers.SGD(0.1), keras.losses.SparseCategoricalCrossentropy(from_logits=True)
     )
@@ -46,7 +50,9 @@ def trained(request, float_model, representative_dataset, data):
 def test_a_keras3_model_is_wrapped_with_keras3_quantizers_and_reported(float_model, trained):
     qat_model = trained[0]
     assert isinstance(qat_model, keras.Model)
-    assert [layer.name for layer in wrappers(qat_model)] == ["quant_conv", "quant_dense"]
+    (input_name,) = qat_model.qat_report.quantized_inputs  # the model's input comes first
+    names = [layer.name for layer in wrappers(qat_model)]
+    assert names == [f"quant_{input_name}", "quant_conv", "quant_dense"]
     assert qat_model.qat_report.quantized == ("conv", "dense")
     assert qat_model.qat_report.skipped == {
         "flatten": "Flatten has no weights; output not quantized"

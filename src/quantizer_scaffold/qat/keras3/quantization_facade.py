@@ -114,24 +114,36 @@ def _with_input_identities(model: keras.Model, identities: dict[str, str]) -> ke
         layers = [copy_layer(layer) for layer in model.layers]
         copy = keras.Sequential([inputs, keras.layers.Identity(name=by_input[name]), *layers])
     else:
-        spliced: dict[int, Any] = {}  # id of a cloned input tensor -> its Identity's output
+        # the clone's inputs, made here so that each is known by position (a clone renames them)
+        inputs = [
+            keras.Input(batch_shape=t.shape, dtype=t.dtype, name=_input_name(t))
+            for t in model.inputs
+        ]
+        identity_of = {
+            id(new): by_input[_input_name(old)]
+            for new, old in zip(inputs, model.inputs, strict=True)
+            if _input_name(old) in by_input
+        }
+        spliced: dict[int, Any] = {}  # id of a clone input -> its Identity layer's output
 
         def through_identity(value: Any) -> Any:
-            history = getattr(value, "_keras_history", None)
-            operation = getattr(history, "operation", None)
-            if isinstance(operation, keras.layers.InputLayer) and operation.name in by_input:
-                if id(value) not in spliced:
-                    identity = keras.layers.Identity(name=by_input[operation.name])
-                    spliced[id(value)] = identity(value)
-                return spliced[id(value)]
-            return value
+            if id(value) not in identity_of:
+                return value
+            if id(value) not in spliced:
+                spliced[id(value)] = keras.layers.Identity(name=identity_of[id(value)])(value)
+            return spliced[id(value)]
 
         def call(layer: keras.layers.Layer, *args: Any, **kwargs: Any) -> Any:
             args = keras.tree.map_structure(through_identity, args)
             kwargs = keras.tree.map_structure(through_identity, kwargs)
             return layer(*args, **kwargs)
 
-        copy = keras.models.clone_model(model, clone_function=copy_layer, call_function=call)
+        copy = keras.models.clone_model(
+            model,
+            input_tensors=keras.tree.pack_sequence_as(model.input, inputs),
+            clone_function=copy_layer,
+            call_function=call,
+        )
     for source, fresh in copies:
         fresh.set_weights(source.get_weights())
     return copy
