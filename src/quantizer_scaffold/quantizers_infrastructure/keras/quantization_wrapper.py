@@ -26,32 +26,24 @@ import numpy as np
 
 from ..common.frameworks import KERAS2, check_keras
 from ..common.wrapping import QuantizationWrapperMixin, Quantizer
+from ..tflite_forms import (
+    FormSpec,
+    as_4d,
+    form_for_weights,
+    form_of,
+    layer_forms,
+    takes_form_inputs,
+)
 from .compat import keras, tf
 from .serialization import deserialize_quantizer, register_quantizer, serialize_quantizer
-from .tflite_forms import LayerForm, as_4d, takes_form_inputs, tflite_form
+
+# this Keras' layers with a TFLite form (tflite_forms.py)
+TFLITE_FORMS = layer_forms(keras.layers, depthwise_attribute="depthwise_kernel")
 
 
-def per_channel_axis(quantizer: Quantizer) -> int | None:
-    """The axis a weights quantizer quantizes per channel along, None per tensor or unknown.
-
-    Read from the ``channel_axis`` attribute every built-in and generated weights quantizer
-    has (and ``per_channel``, where a quantizer keeps an axis while quantizing per tensor).
-    """
-    if getattr(quantizer, "per_channel", True) is False:
-        return None
-    axis = getattr(quantizer, "channel_axis", None)
-    return axis if isinstance(axis, int) and not isinstance(axis, bool) else None
-
-
-def _inference_form(
-    layer: keras.layers.Layer, weights_quantizers: Mapping[str, Quantizer]
-) -> tuple[str, LayerForm] | None:
-    """The TFLite form to run in inference: a per-channel weight, its axis from the end."""
-    found = tflite_form(layer)
-    if found is None or set(weights_quantizers) != {found[0]}:
-        return None
-    axis = per_channel_axis(weights_quantizers[found[0]])
-    return found if axis is not None and axis < 0 else None
+def tflite_form(layer: keras.layers.Layer) -> FormSpec | None:
+    """The TFLite form of ``layer``'s call, if its class has one."""
+    return form_of(layer, TFLITE_FORMS)
 
 
 def _is_inference(training: Any) -> bool:
@@ -82,7 +74,9 @@ class KerasQuantizationWrapper(QuantizationWrapperMixin, keras.layers.Wrapper):
             kwargs.setdefault("name", f"quant_{layer.name}")
         super().__init__(layer, **kwargs)
         self._set_quantizers(layer, weights_quantizers, activation_quantizers)
-        object.__setattr__(self, "_tflite_form", _inference_form(layer, self._weights_quantizers))
+        object.__setattr__(
+            self, "_tflite_form", form_for_weights(layer, self._weights_quantizers, TFLITE_FORMS)
+        )
 
     def build(self, input_shape: Any) -> None:
         super().build(input_shape)  # builds the inner layer
@@ -107,7 +101,7 @@ class KerasQuantizationWrapper(QuantizationWrapperMixin, keras.layers.Wrapper):
             self._tflite_form is not None
             and not kwargs
             and _is_inference(training)
-            and takes_form_inputs(self.layer, inputs)
+            and takes_form_inputs(self._tflite_form, inputs)
         ):
             outputs = self._call_in_tflite_form(inputs, training)
         else:
@@ -135,11 +129,11 @@ class KerasQuantizationWrapper(QuantizationWrapperMixin, keras.layers.Wrapper):
 
     def _call_in_tflite_form(self, inputs: tf.Tensor, training: Any) -> tf.Tensor:
         """The inner layer's TFLite form, its weight quantized in the form's 4-D view."""
-        attribute, form = self._tflite_form
+        attribute = self._tflite_form.attribute
         ((_, quantizer, trainable),) = self._weights_plan
         view = as_4d(getattr(self.layer, attribute))
         quantized = quantizer(view, training) if trainable else quantizer(view)
-        return form(self.layer, inputs, {attribute: quantized})
+        return self._tflite_form.form(self.layer, inputs, {attribute: quantized})
 
     def compute_output_shape(self, input_shape: Any) -> Any:
         return self.layer.compute_output_shape(input_shape)

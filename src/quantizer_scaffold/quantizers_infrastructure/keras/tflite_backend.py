@@ -26,9 +26,9 @@ from typing import Any
 import numpy as np
 
 from ..common.base_trainable_quantizer import BaseTrainableQuantizer
+from ..tflite_forms import per_channel_axis
 from .compat import keras, tf
-from .quantization_wrapper import KerasQuantizationWrapper, per_channel_axis
-from .tflite_forms import tflite_form
+from .quantization_wrapper import KerasQuantizationWrapper, tflite_form
 
 _FAKE_QUANT_OPS = {"FakeQuantWithMinMaxVars", "FakeQuantWithMinMaxVarsPerChannel"}
 # ops that only move values: a grid read through them is the grid of the op before

@@ -14,6 +14,7 @@ from typing import Any
 
 from ..common import grid_math
 from .compat import keras, ops
+from .lowering import active as active_lowering
 
 MIN_THRESHOLD = 2.0**-16
 
@@ -96,11 +97,15 @@ def fake_quant(x: Any, low: Any, high: Any, n_bits: int, scale: Any = None) -> A
     """Quantize ``x`` to the 2^n levels spanning [low, high] (zero on the grid), STE gradient.
 
     ``scale`` is the step when it is known exactly (the symmetric grids' ``delta``); by default
-    ``(high - low) / (2^n - 1)``.
+    ``(high - low) / (2^n - 1)``. While an exporter traces the model (``lowering.lowered``), its
+    own op computes the grid.
     """
     x = as_tensor(x)
     low = ops.cast(low, x.dtype)
     high = ops.cast(high, x.dtype)
+    lowering = active_lowering()
+    if lowering is not None:
+        return lowering.fake_quant(x, low, high, n_bits)
     if scale is None:
         scale = (high - low) / float(2**n_bits - 1)
 
