@@ -19,13 +19,15 @@ at most.
 
 What depends on the Keras in use (which checks, how to convert and predict) comes from a
 back end chosen by the model's class: ``BACKENDS`` maps the root package of the model's
-classes to the module that implements ``TFLiteBackend`` (Keras 2, ``tf_keras``, today).
+classes to the module that implements ``TFLiteBackend``: Keras 2 (``tf_keras``) and Keras 3 on
+its TensorFlow back end (``keras``; another back end is refused with the way to export).
 """
 
 from __future__ import annotations
 
 import importlib
 import os
+import sys
 import tempfile
 import warnings
 from collections.abc import Sequence
@@ -39,7 +41,10 @@ import tensorflow as tf
 from .common.representative_dataset import RepresentativeDataset, input_batches
 
 # root package of a model's classes -> module defining ``BACKEND`` (a ``TFLiteBackend``)
-BACKENDS = {"tf_keras": f"{__package__}.keras.tflite_backend"}
+BACKENDS = {
+    "tf_keras": f"{__package__}.keras.tflite_backend",
+    "keras": f"{__package__}.keras3.tflite_backend",
+}
 
 MODES = ("int8", "float")
 _BOUNDARY_OPS = {"QUANTIZE", "DEQUANTIZE"}
@@ -159,13 +164,14 @@ def backend_for(model: Any) -> TFLiteBackend:
     """The back end for ``model``'s Keras, from the root package of its classes."""
     for cls in type(model).__mro__:
         root = cls.__module__.split(".")[0]
+        if root == "keras" and (name := sys.modules["keras"].config.backend()) != "tensorflow":
+            raise TFLiteExportError(
+                f"{type(model).__name__} is a Keras 3 model on the {name} back end: export_tflite "
+                "traces it with TensorFlow; run the export with KERAS_BACKEND=tensorflow "
+                "(qi3.load_quantized_model reads the .keras file saved on any back end)"
+            )
         if root in BACKENDS:
             return importlib.import_module(BACKENDS[root]).BACKEND
-        if root == "keras":
-            raise TFLiteExportError(
-                f"{type(model).__name__} is a Keras 3 model: export_tflite takes Keras 2 "
-                "(tf_keras) models for now; the Keras 3 back end brings its own"
-            )
     raise TypeError(f"expected a Keras model, got {type(model).__name__}")
 
 

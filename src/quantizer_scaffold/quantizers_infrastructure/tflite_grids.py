@@ -1,0 +1,180 @@
+"""The grids TensorFlow Lite's converter reads, and which of them an int8 tensor can hold.
+
+The converter gives a tensor the scale and zero point of the fake-quant op
+(``FakeQuantWithMinMaxVars`` or its per-channel form) that computes it, looking through ops
+that only move values; any other quantizer arithmetic is plain float ops, whose levels no int8
+scale reproduces. TensorFlow only, no Keras: the export back ends of both Kerases trace their
+quantizers and judge the op they find here, and Keras 3's export computes its grids with
+``fused_fake_quant``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import tensorflow as tf
+
+FAKE_QUANT_OPS = {"FakeQuantWithMinMaxVars", "FakeQuantWithMinMaxVarsPerChannel"}
+# ops that only move values: a grid read through them is the grid of the op before
+_MOVES = {"Identity", "IdentityN", "Reshape"}
+# the bit widths tf.quantization.fake_quant_with_min_max_vars accepts
+_FUSED_BITS = range(2, 17)
+_F32_MAX = float(np.finfo(np.float32).max)
+
+
+@dataclass(frozen=True)
+class FakeQuantGrid:
+    """The grid a quantizer hands the converter: its fake-quant op's attributes and range."""
+
+    num_bits: int  # of the int8 tensor's grid (the outer fake-quant op)
+    narrow_range: bool
+    low: np.ndarray  # one value per channel (per tensor: one)
+    high: np.ndarray
+    per_channel: bool
+    value_bits: int  # of the values: fewer when an n-bit op feeds an 8-bit one of its step
+
+    def int8_zero_points(self) -> np.ndarray:
+        """The zero points the converter gives the int8 tensor (signed storage)."""
+        qmin = -(2 ** (self.num_bits - 1)) + int(self.narrow_range)
+        qmax = 2 ** (self.num_bits - 1) - 1
+        scale = (self.high.astype(np.float64) - self.low) / (qmax - qmin)
+        return np.clip(np.round(qmin - self.low / scale), qmin, qmax).astype(int)
+
+
+def source_op(tensor: tf.Tensor) -> tf.Operation:
+    """The op that computes ``tensor``'s values, looking through ops that only move them."""
+    op = tensor.op
+    while op.type in _MOVES:
+        # IdentityN (a custom gradient's) passes input i to output i
+        tensor = op.inputs[tensor.value_index if op.type == "IdentityN" else 0]
+        op = tensor.op
+    return op
+
+
+def fake_quant_grid(quantize: Callable[[tf.Tensor], Any], shape: Any) -> FakeQuantGrid | None:
+    """The fake-quant op that computes ``quantize(x)`` for ``x`` of ``shape``, traced in a graph.
+
+    None when the output comes from other ops (a grid of the quantizer's own).
+    """
+    shape = list(tf.TensorShape(shape).as_list())
+    wrapped = tf.compat.v1.wrap_function(quantize, [tf.TensorSpec(shape, tf.float32)])
+    op = source_op(wrapped.outputs[0])
+    if op.type not in FAKE_QUANT_OPS:
+        return None
+    low_high = wrapped.prune(feeds=wrapped.inputs, fetches=[op.inputs[1], op.inputs[2]])
+    low, high = (v.numpy().reshape(-1) for v in low_high(tf.zeros([d or 1 for d in shape])))
+    value_bits = op.get_attr("num_bits")
+    inner = source_op(op.inputs[0])
+    if inner.type in FAKE_QUANT_OPS:  # an n-bit op under an 8-bit one of its step
+        value_bits = min(value_bits, inner.get_attr("num_bits"))
+    return FakeQuantGrid(
+        op.get_attr("num_bits"),
+        op.get_attr("narrow_range"),
+        low,
+        high,
+        op.type == "FakeQuantWithMinMaxVarsPerChannel",
+        value_bits,
+    )
+
+
+def custom_grid(quantizer: Any) -> str:
+    return (
+        f"{type(quantizer).__name__} does not quantize through a fake-quant op, so no int8 "
+        "scale and zero point reproduce its levels"
+    )
+
+
+def weights_problem(quantizer: Any, grid: FakeQuantGrid | None) -> str | None:
+    """Why the weights ``quantizer`` computes through ``grid`` cannot be int8 (None: they can)."""
+    if grid is None:
+        return custom_grid(quantizer)
+    if grid.num_bits > 8:
+        return f"{grid.num_bits}-bit weights; int8 holds at most 8 bits"
+    zero_points = grid.int8_zero_points()
+    if np.any(zero_points != 0):
+        shown = sorted(set(zero_points.tolist()))[:4]
+        return (
+            f"zero point(s) {shown} (an asymmetric grid); TFLite's int8 kernels take weights with "
+            "zero point 0: quantize weights symmetrically (symmetric or power-of-two)"
+        )
+    return None
+
+
+def activation_problem(quantizer: Any, grid: FakeQuantGrid | None) -> str | None:
+    """Why the activations ``quantizer`` computes through ``grid`` cannot be int8."""
+    if grid is None:
+        return custom_grid(quantizer)
+    if grid.per_channel:
+        return "quantized per channel; TFLite quantizes activations per tensor"
+    if grid.num_bits > 8:
+        return f"{grid.num_bits}-bit activations; int8 holds at most 8 bits"
+    if grid.value_bits < 8:
+        return (
+            f"{grid.value_bits}-bit activations; TFLite's converter gives them a "
+            f"{grid.value_bits}-bit tensor type its int8 kernels do not take: use 8 bits"
+        )
+    return None
+
+
+def fused_fake_quant(
+    x: tf.Tensor, low: tf.Tensor, high: tf.Tensor, n_bits: int
+) -> tf.Tensor | None:
+    """``x`` on the 2^n levels spanning ``[low, high]`` through the fused fake-quant ops, the
+    form TFLite's converter reads; None when they cannot compute it (not float32, a bit width
+    they do not take, bounds that are not one value or one per channel of a static axis).
+
+    Per channel on an axis other than the last, that axis is merged with the ones after it
+    (``[h, w, C, M] -> [h, w, C*M]``, each bound repeated) and the result reshaped back: the
+    form in which the converter reads a depthwise kernel's per-channel grid. Below 8 bits an
+    8-bit op of the same step follows: no value changes, and the converter stores the values in
+    int8 tensors, whose kernels are fast, instead of packed int4 ones.
+    """
+    if x.dtype != tf.float32 or n_bits not in _FUSED_BITS:
+        return None
+    if low.shape.num_elements() == 1:
+        return _fused(x, tf.reshape(low, []), tf.reshape(high, []), n_bits)
+    axis = _channel_axis_of(low.shape, x.shape)
+    if axis is None:
+        return None
+    low, high = tf.reshape(low, [-1]), tf.reshape(high, [-1])
+    trailing = x.shape[axis + 1 :].num_elements()
+    if axis == x.shape.rank - 1:
+        return _fused(x, low, high, n_bits)
+    channels = x.shape[axis] * trailing
+    merged = tf.reshape(x, tf.concat([tf.shape(x)[:axis], [channels]], axis=0))
+    low, high = tf.repeat(low, trailing), tf.repeat(high, trailing)
+    return tf.reshape(_fused(merged, low, high, n_bits), tf.shape(x))
+
+
+def _fused(x: tf.Tensor, low: tf.Tensor, high: tf.Tensor, n_bits: int) -> tf.Tensor:
+    """The fused op (per channel of the last axis when ``low`` is a vector)."""
+    fake_quant = (
+        tf.quantization.fake_quant_with_min_max_vars
+        if low.shape.rank == 0
+        else tf.quantization.fake_quant_with_min_max_vars_per_channel
+    )
+    quantized = fake_quant(x, low, high, num_bits=n_bits)
+    if n_bits >= 8:
+        return quantized
+    # a step beyond float32 / 256 (ranges over 1e36) would overflow the 8-bit op's range:
+    # there its step is capped (its values then saturate at float32 / 2) rather than NaN
+    step = tf.minimum((high - low) / float(2**n_bits - 1), _F32_MAX / 256.0)
+    return fake_quant(quantized, -128.0 * step, 127.0 * step, num_bits=8)
+
+
+def _channel_axis_of(shape: tf.TensorShape, x_shape: tf.TensorShape) -> int | None:
+    """The axis of ``x`` along which ``shape`` ([1, .., C, .., 1], broadcast from the right)
+    holds one value per channel, if it does and every axis from there on is static."""
+    dims = shape.as_list() if shape.rank is not None else None
+    if not dims or x_shape.rank is None or len(dims) > x_shape.rank:
+        return None
+    channel_dims = [i for i, d in enumerate(dims) if d != 1]
+    if len(channel_dims) != 1:
+        return None
+    axis = x_shape.rank - len(dims) + channel_dims[0]
+    if x_shape[axis] != dims[channel_dims[0]] or not x_shape[axis:].is_fully_defined():
+        return None
+    return axis
