@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import re
 import sys
 import tempfile
 import warnings
@@ -227,9 +228,14 @@ def float_ops_of(content: bytes, layer_names: Sequence[str]) -> tuple[str, ...]:
 
 
 def _layers_in(tensor_name: str, layer_names: Sequence[str]) -> list[str]:
-    """The layers whose name is a component of a TFLite tensor name (``model/quant_x/Relu``)."""
+    """The layers whose name is a component of a TFLite tensor name (``model/quant_x/Relu``;
+    a Keras 3 name scope may add a suffix, ``quant_x_1``)."""
     parts = {part for name in tensor_name.split(";") for part in name.split("/")}
-    return [name for name in layer_names if name in parts]
+    return [
+        name
+        for name in layer_names
+        if name in parts or any(re.fullmatch(rf"{re.escape(name)}_\d+", p) for p in parts)
+    ]
 
 
 def check_agreement(
