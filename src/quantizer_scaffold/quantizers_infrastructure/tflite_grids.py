@@ -3,9 +3,9 @@
 The converter gives a tensor the scale and zero point of the fake-quant op
 (``FakeQuantWithMinMaxVars`` or its per-channel form) that computes it, looking through ops
 that only move values; any other quantizer arithmetic is plain float ops, whose levels no int8
-scale reproduces. TensorFlow only, no Keras: the export back ends of both Kerases trace their
-quantizers and judge the op they find here, and Keras 3's export computes its grids with
-``fused_fake_quant``.
+scale reproduces. TensorFlow only, no Keras: Keras 2 computes its grids with
+``fused_fake_quant`` wherever it can (so does Keras 3 while ``export_tflite`` traces a model),
+and the export back ends of both Kerases trace their quantizers and judge the op found here.
 """
 
 from __future__ import annotations

@@ -22,19 +22,14 @@ from __future__ import annotations
 from types import SimpleNamespace
 from typing import Any
 
-import numpy as np
-
 from ..common import grid_math
+from ..tflite_grids import fused_fake_quant
 from .compat import tf
 
 # the elementwise functions grid_math needs, in TensorFlow
 _TF_OPS = SimpleNamespace(floor=tf.floor, minimum=tf.minimum, maximum=tf.maximum)
 
 MIN_THRESHOLD = 2.0**-16
-
-# the bit widths tf.quantization.fake_quant_with_min_max_vars accepts
-_FUSED_BITS = range(2, 17)
-_F32_MAX = float(np.finfo(np.float32).max)
 
 
 def round_half_up(x: Any) -> tf.Tensor:
@@ -139,66 +134,10 @@ def _fake_quant(x: tf.Tensor, low: tf.Tensor, high: tf.Tensor, n_bits: int) -> t
     The dispatch below looks at static shapes only, so inside a ``tf.function`` it costs
     nothing after tracing.
     """
-    if x.dtype == tf.float32 and n_bits in _FUSED_BITS:
-        if low.shape.num_elements() == 1:
-            return _fused(x, tf.reshape(low, []), tf.reshape(high, []), n_bits)
-        axis = _channel_axis_of(low.shape, x.shape)
-        if axis is not None:
-            return _fake_quant_per_channel(x, low, high, n_bits, axis)
+    fused = fused_fake_quant(x, low, high, n_bits)
+    if fused is not None:
+        return fused
     clipped = ste_clip(x, low, high)
     quantized = grid_math.quantize_clipped(_TF_OPS, clipped, low, high, n_bits)
     # exact forward value, gradient of the clip (the bracket is exactly zero)
     return tf.stop_gradient(quantized) + (clipped - tf.stop_gradient(clipped))
-
-
-def _fake_quant_per_channel(
-    x: tf.Tensor, low: tf.Tensor, high: tf.Tensor, n_bits: int, axis: int
-) -> tf.Tensor:
-    """The fused per-channel op along ``axis``: that axis and the ones after it merged last."""
-    low, high = tf.reshape(low, [-1]), tf.reshape(high, [-1])
-    trailing = x.shape[axis + 1 :].num_elements()
-    if axis == x.shape.rank - 1:
-        merged = x
-    else:
-        channels = x.shape[axis] * trailing
-        merged = tf.reshape(x, tf.concat([tf.shape(x)[:axis], [channels]], axis=0))
-        low, high = tf.repeat(low, trailing), tf.repeat(high, trailing)
-    quantized = _fused(merged, low, high, n_bits)
-    return quantized if merged is x else tf.reshape(quantized, tf.shape(x))
-
-
-def _fused(x: tf.Tensor, low: tf.Tensor, high: tf.Tensor, n_bits: int) -> tf.Tensor:
-    """The fused op (per channel of the last axis when ``low`` is a vector).
-
-    Below 8 bits, an 8-bit fake-quant of the same step follows: it changes no value (the
-    n-bit levels are 8-bit levels too) and makes TFLite's converter store such weights as
-    int8 tensors, whose kernels are fast, instead of packed int4 ones (2.6x slower than float
-    on x86 in benchmarks/tflite_export.py).
-    """
-    fake_quant = (
-        tf.quantization.fake_quant_with_min_max_vars
-        if low.shape.rank == 0
-        else tf.quantization.fake_quant_with_min_max_vars_per_channel
-    )
-    quantized = fake_quant(x, low, high, num_bits=n_bits)
-    if n_bits >= 8:
-        return quantized
-    # a step beyond float32 / 256 (ranges over 1e36) would overflow the 8-bit op's range:
-    # there its step is capped (its values then saturate at float32 / 2) rather than NaN
-    step = tf.minimum((high - low) / float(2**n_bits - 1), _F32_MAX / 256.0)
-    return fake_quant(quantized, -128.0 * step, 127.0 * step, num_bits=8)
-
-
-def _channel_axis_of(shape: tf.TensorShape, x_shape: tf.TensorShape) -> int | None:
-    """The axis of ``x`` along which ``shape`` ([1, .., C, .., 1], broadcast from the right)
-    holds one value per channel, if it does and every axis from there on is static."""
-    dims = shape.as_list() if shape.rank is not None else None
-    if not dims or x_shape.rank is None or len(dims) > x_shape.rank:
-        return None
-    channel_dims = [i for i, d in enumerate(dims) if d != 1]
-    if len(channel_dims) != 1:
-        return None
-    axis = x_shape.rank - len(dims) + channel_dims[0]
-    if x_shape[axis] != dims[channel_dims[0]] or not x_shape[axis:].is_fully_defined():
-        return None
-    return axis
