@@ -81,6 +81,12 @@ CONFIGS: dict[str, dict[str, Any]] = {
     ),
     "LSQ, 4-bit weights per channel, 8-bit activations": dict(weights_n_bits=4, qat_config=LSQ),
     "LSQ, per tensor, 8/8": dict(per_channel=False, qat_config=LSQ),
+    "LSQ, 4-bit weights and activations": dict(
+        weights_n_bits=4, activation_n_bits=4, qat_config=LSQ
+    ),
+    "STE, 4-bit uniform activations, symmetric weights per tensor": dict(
+        per_channel=False, activation_method=M.UNIFORM, activation_n_bits=4
+    ),
 }
 
 
@@ -118,8 +124,11 @@ def assert_the_quantizers_grids(finalized: keras.Model, content: bytes) -> None:
     activation = conv.activation_quantizers[0].grid()
     output = quantized_tensor(it, "quant_conv2d", (1, 4, 4, 4))
     np.testing.assert_allclose(output["scales"], activation.scale, rtol=1e-5)
-    # the int8 tensor's codes are the grid's shifted to start at -128
-    assert list(output["zero_points"]) == [activation.zero_point[0] - activation.quant_min - 128]
+    if activation.quant_max - activation.quant_min < 255:  # below 8 bits: the levels / step
+        assert list(output["zero_points"]) == [0]
+    else:  # the int8 tensor's codes are the grid's shifted to start at -128
+        zero_point = activation.zero_point[0] - activation.quant_min - 128
+        assert list(output["zero_points"]) == [zero_point]
 
 
 def output_step(finalized: keras.Model, name: str) -> float:
@@ -170,7 +179,6 @@ def dense_model() -> keras.Model:
     "options, expected",
     [
         (dict(weights_method=M.UNIFORM), "quant_hidden (Dense) kernel: zero point(s)"),
-        (dict(activation_n_bits=4), "quant_hidden (Dense) output: 4-bit activations"),
         (dict(weights_n_bits=10), "quant_hidden (Dense) kernel: 10-bit weights; int8 holds"),
         (dict(quantize_inputs=False), "input 'vector' is not quantized"),
     ],

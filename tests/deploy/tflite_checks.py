@@ -43,12 +43,18 @@ def assert_int8_only(content: bytes) -> None:
 
 
 def quantized_tensor(it: tf.lite.Interpreter, layer: str, shape: tuple[int, ...]) -> dict:
-    """The quantization of the int8 tensor of ``shape`` that the converter named after ``layer``
-    (Keras 3 name scopes may add ``_1``)."""
+    """The quantization of the int8 tensor(s) of ``shape`` the converter named after ``layer``
+    (Keras 3 name scopes may add ``_1``; below 8 bits an activation is several tensors: before
+    and after the clip to its levels, all on one grid)."""
     named = re.compile(rf"/{re.escape(layer)}(_\d+)?/")
-    (found,) = [
-        d
+    found = [
+        d["quantization_parameters"]
         for d in it.get_tensor_details()
         if named.search(d["name"]) and d["dtype"] == np.int8 and tuple(d["shape"]) == shape
     ]
-    return found["quantization_parameters"]
+    assert found and all(
+        np.array_equal(f["scales"], found[0]["scales"])
+        and np.array_equal(f["zero_points"], found[0]["zero_points"])
+        for f in found
+    ), found
+    return found[0]

@@ -149,6 +149,29 @@ def fused_fake_quant(
     return tf.reshape(_fused(merged, low, high, n_bits), tf.shape(x))
 
 
+def int8_activation(x: tf.Tensor, low: tf.Tensor, high: tf.Tensor, n_bits: int) -> tf.Tensor:
+    """An activation grid below 8 bits (one range) as TFLite keeps it in int8: the 8-bit op of
+    its step, the clip to its levels (int8 MINIMUM / MAXIMUM after conversion), the 8-bit op
+    again. The values of the n-bit grid; forward only. (The converter gives an n-bit op's
+    output an ``i4`` tensor type, which its int8 kernels refuse.)"""
+    low, high = tf.reshape(low, []), tf.reshape(high, [])
+    on_8_bits = _on_8_bit_grid(x, low, high, n_bits)
+    return _on_8_bit_grid(tf.clip_by_value(on_8_bits, low, high), low, high, n_bits)
+
+
+def _on_8_bit_grid(x: tf.Tensor, low: tf.Tensor, high: tf.Tensor, n_bits: int) -> tf.Tensor:
+    """The 8-bit fake-quant op with the step of the n-bit grid on [low, high], zero at code 0."""
+    fake_quant = (
+        tf.quantization.fake_quant_with_min_max_vars
+        if low.shape.rank == 0
+        else tf.quantization.fake_quant_with_min_max_vars_per_channel
+    )
+    # a step beyond float32 / 256 (ranges over 1e36) would overflow the 8-bit op's range:
+    # there its step is capped (its values then saturate at float32 / 2) rather than NaN
+    step = tf.minimum((high - low) / float(2**n_bits - 1), _F32_MAX / 256.0)
+    return fake_quant(x, -128.0 * step, 127.0 * step, num_bits=8)
+
+
 def _fused(x: tf.Tensor, low: tf.Tensor, high: tf.Tensor, n_bits: int) -> tf.Tensor:
     """The fused op (per channel of the last axis when ``low`` is a vector)."""
     fake_quant = (
@@ -157,12 +180,7 @@ def _fused(x: tf.Tensor, low: tf.Tensor, high: tf.Tensor, n_bits: int) -> tf.Ten
         else tf.quantization.fake_quant_with_min_max_vars_per_channel
     )
     quantized = fake_quant(x, low, high, num_bits=n_bits)
-    if n_bits >= 8:
-        return quantized
-    # a step beyond float32 / 256 (ranges over 1e36) would overflow the 8-bit op's range:
-    # there its step is capped (its values then saturate at float32 / 2) rather than NaN
-    step = tf.minimum((high - low) / float(2**n_bits - 1), _F32_MAX / 256.0)
-    return fake_quant(quantized, -128.0 * step, 127.0 * step, num_bits=8)
+    return quantized if n_bits >= 8 else _on_8_bit_grid(quantized, low, high, n_bits)
 
 
 def _channel_axis_of(shape: tf.TensorShape, x_shape: tf.TensorShape) -> int | None:

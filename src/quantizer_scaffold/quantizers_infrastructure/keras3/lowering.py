@@ -24,8 +24,9 @@ LayerForm = Callable[[Any, Any, dict[str, Any]], Any]
 class GraphLowering(Protocol):
     """The ops an exporter computes the grids and layers with while it traces."""
 
-    def fake_quant(self, x: Any, low: Any, high: Any, n_bits: int) -> Any:
-        """The 2^n levels spanning ``[low, high]`` (scalars or broadcast against ``x``)."""
+    def fake_quant(self, x: Any, low: Any, high: Any, n_bits: int, activation: bool) -> Any:
+        """The 2^n levels spanning ``[low, high]`` (scalars or broadcast against ``x``);
+        ``activation``: computed by a wrapper's output quantizer (``quantizing_activations``)."""
 
     def layer_form(self, wrapper: Any, inputs: Any) -> tuple[str, LayerForm, Any] | None:
         """How ``wrapper``'s inner layer computes in the exporter's form, if it has one: the
@@ -35,6 +36,11 @@ class GraphLowering(Protocol):
 
 _ACTIVE: contextvars.ContextVar[GraphLowering | None] = contextvars.ContextVar(
     "keras3_graph_lowering", default=None
+)
+
+
+_ACTIVATIONS: contextvars.ContextVar[bool] = contextvars.ContextVar(
+    "keras3_quantizing_activations", default=False
 )
 
 
@@ -51,3 +57,19 @@ def lowered(lowering: GraphLowering) -> Iterator[None]:
         yield
     finally:
         _ACTIVE.reset(token)
+
+
+def quantizing_activations_now() -> bool:
+    """Whether the grid being computed is a wrapper's output (see ``quantizing_activations``)."""
+    return _ACTIVATIONS.get()
+
+
+@contextlib.contextmanager
+def quantizing_activations() -> Iterator[None]:
+    """Entered by the wrapper around its output quantizers: a lowering may compute an
+    activation grid in another form than a weight grid (TFLite keeps them differently)."""
+    token = _ACTIVATIONS.set(True)
+    try:
+        yield
+    finally:
+        _ACTIVATIONS.reset(token)

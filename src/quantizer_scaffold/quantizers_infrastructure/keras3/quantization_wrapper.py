@@ -26,6 +26,7 @@ from ..common.frameworks import KERAS3, check_keras
 from ..common.wrapping import QuantizationWrapperMixin, Quantizer
 from .compat import keras
 from .lowering import active as active_lowering
+from .lowering import quantizing_activations
 from .serialization import deserialize_quantizer, register_quantizer, serialize_quantizer
 
 
@@ -83,7 +84,14 @@ class KerasQuantizationWrapper(QuantizationWrapperMixin, keras.layers.Wrapper):
         lowering = active_lowering()
         form = lowering.layer_form(self, inputs) if lowering and not training else None
         if form is not None:  # an exporter's form of the layer (see lowering.py)
-            return self._quantize_outputs(self._call_in_form(*form, inputs), training)
+            outputs = self._call_in_form(*form, inputs)
+        else:
+            outputs = self._call_layer(inputs, training, **kwargs)
+        with quantizing_activations():
+            return self._quantize_outputs(outputs, training)
+
+    def _call_layer(self, inputs: Any, training: Any, **kwargs: Any) -> Any:
+        """The inner layer's own call, with its quantized weights where it keeps the variables."""
         held = self.layer.__dict__
         originals = []
         try:
@@ -99,7 +107,7 @@ class KerasQuantizationWrapper(QuantizationWrapperMixin, keras.layers.Wrapper):
         finally:
             for holder, weight in originals:
                 held[holder] = weight
-        return self._quantize_outputs(outputs, training)
+        return outputs
 
     def _call_in_form(self, attribute: str, form: Any, view: Any, inputs: Any) -> Any:
         """The inner layer in ``form``, its weight quantized in the form's ``view`` of it."""

@@ -15,6 +15,7 @@ from typing import Any
 from ..common import grid_math
 from .compat import keras, ops
 from .lowering import active as active_lowering
+from .lowering import quantizing_activations_now
 
 MIN_THRESHOLD = 2.0**-16
 
@@ -105,7 +106,7 @@ def fake_quant(x: Any, low: Any, high: Any, n_bits: int, scale: Any = None) -> A
     high = ops.cast(high, x.dtype)
     lowering = active_lowering()
     if lowering is not None:
-        return lowering.fake_quant(x, low, high, n_bits)
+        return lowering.fake_quant(x, low, high, n_bits, quantizing_activations_now())
     if scale is None:
         scale = (high - low) / float(2**n_bits - 1)
 

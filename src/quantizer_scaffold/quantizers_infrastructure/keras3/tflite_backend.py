@@ -16,6 +16,7 @@ SeparableConv1D/2D are refused with the reason.
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from typing import Any
 
 import tensorflow as tf
@@ -29,9 +30,9 @@ from ..tflite_forms import (
     layer_forms,
     takes_form_inputs,
 )
-from ..tflite_grids import FakeQuantGrid, fake_quant_grid, fused_fake_quant
+from ..tflite_grids import FakeQuantGrid, fake_quant_grid, fused_fake_quant, int8_activation
 from .compat import keras
-from .lowering import LayerForm, lowered
+from .lowering import LayerForm, lowered, quantizing_activations
 from .quantization_wrapper import KerasQuantizationWrapper
 
 # Keras 3 keeps a depthwise convolution's weight in ``kernel``
@@ -58,7 +59,9 @@ _TRANSPOSED = (keras.layers.Conv2DTranspose,)
 class TFLiteLowering:
     """The ops a Keras 3 model is traced with for TFLite (``lowering.GraphLowering``)."""
 
-    def fake_quant(self, x: Any, low: Any, high: Any, n_bits: int) -> Any:
+    def fake_quant(self, x: Any, low: Any, high: Any, n_bits: int, activation: bool) -> Any:
+        if activation and n_bits < 8 and x.dtype == tf.float32 and low.shape.num_elements() == 1:
+            return int8_activation(x, low, high, n_bits)
         fused = fused_fake_quant(x, low, high, n_bits)
         if fused is None:
             raise ValueError(
@@ -145,7 +148,7 @@ class Keras3TFLiteBackend(WrappedModelBackend):
         """Traced with the TFLite lowering, as the exported graph computes it."""
 
         def quantize(x: tf.Tensor) -> Any:
-            with lowered(LOWERING):
+            with lowered(LOWERING), quantizing_activations() if activation else nullcontext():
                 return quantizer(x)
 
         try:
