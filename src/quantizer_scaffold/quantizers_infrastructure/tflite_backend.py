@@ -21,6 +21,26 @@ from .common.base_trainable_quantizer import BaseTrainableQuantizer
 from .tflite_forms import FormSpec, form_of, per_channel_axis
 from .tflite_grids import FakeQuantGrid, activation_problem, weights_problem
 
+SEPARABLE = (
+    "the depthwise result inside it is not quantized, but TFLite computes it as a tensor of "
+    "its own; build it as DepthwiseConv + Conv(kernel_size=1), each wrapped"
+)
+
+
+def layers_without_int8_kernel(layers: Any, separable: str = SEPARABLE) -> dict[type, str]:
+    """Inner layer class of a Keras' ``layers`` -> why TFLite cannot run it in int8, whatever
+    its quantizers; ``separable``: the way out for a wrapped separable convolution."""
+    return {
+        layers.Conv3D: "TFLite's CONV_3D kernel takes float only",
+        layers.Conv3DTranspose: "TFLite's CONV_3D_TRANSPOSE kernel takes float only",
+        layers.Conv1DTranspose: (
+            "TFLite's converter leaves its TRANSPOSE_CONV and bias ADD in float; use a "
+            "Conv2DTranspose on [batch, 1, steps, channels] inputs"
+        ),
+        layers.SeparableConv1D: separable,
+        layers.SeparableConv2D: separable,
+    }
+
 
 class WrappedModelBackend(ABC):
     """``export_tflite``'s checks, predictions and names for one Keras' finalized models."""

@@ -22,28 +22,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..tflite_backend import WrappedModelBackend
+from ..tflite_backend import WrappedModelBackend, layers_without_int8_kernel
 from ..tflite_grids import FakeQuantGrid, fake_quant_grid
 from .compat import keras, tf
 from .quantization_wrapper import TFLITE_FORMS, KerasQuantizationWrapper
-
-# inner layer class -> why TFLite cannot run it in int8, whatever its quantizers
-_NO_INT8_KERNEL = {
-    keras.layers.Conv3D: "TFLite's CONV_3D kernel takes float only",
-    keras.layers.Conv3DTranspose: "TFLite's CONV_3D_TRANSPOSE kernel takes float only",
-    keras.layers.Conv1DTranspose: (
-        "TFLite's converter leaves its TRANSPOSE_CONV and bias ADD in float; use a "
-        "Conv2DTranspose on [batch, 1, steps, channels] inputs"
-    ),
-    keras.layers.SeparableConv1D: (
-        "the depthwise result inside SeparableConv1D is not quantized, but TFLite computes it "
-        "as a tensor of its own; build it as DepthwiseConv1D + Conv1D(kernel_size=1)"
-    ),
-    keras.layers.SeparableConv2D: (
-        "the depthwise result inside SeparableConv2D is not quantized, but TFLite computes it "
-        "as a tensor of its own; build it as DepthwiseConv2D + Conv2D(kernel_size=1)"
-    ),
-}
 
 
 class Keras2TFLiteBackend(WrappedModelBackend):
@@ -51,7 +33,7 @@ class Keras2TFLiteBackend(WrappedModelBackend):
 
     wrapper_class = KerasQuantizationWrapper
     identity_class = keras.layers.Identity
-    no_int8_kernel = _NO_INT8_KERNEL
+    no_int8_kernel = layers_without_int8_kernel(keras.layers)
     transposed = (keras.layers.Conv2DTranspose,)
     forms = TFLITE_FORMS
 

@@ -22,7 +22,7 @@ from typing import Any
 import tensorflow as tf
 from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2
 
-from ..tflite_backend import WrappedModelBackend
+from ..tflite_backend import WrappedModelBackend, layers_without_int8_kernel
 from ..tflite_forms import (
     FormSpec,
     as_4d,
@@ -38,21 +38,6 @@ from .quantization_wrapper import KerasQuantizationWrapper
 # Keras 3 keeps a depthwise convolution's weight in ``kernel``
 TFLITE_FORMS = layer_forms(keras.layers, depthwise_attribute="kernel")
 
-_SEPARABLE = (
-    "the depthwise result inside it is not quantized, but TFLite computes it as a tensor of "
-    "its own; build it as DepthwiseConv + Conv(kernel_size=1), each wrapped"
-)
-# inner layer class -> why TFLite cannot run it in int8, whatever its quantizers
-_NO_INT8_KERNEL = {
-    keras.layers.Conv3D: "TFLite's CONV_3D kernel takes float only",
-    keras.layers.Conv3DTranspose: "TFLite's CONV_3D_TRANSPOSE kernel takes float only",
-    keras.layers.Conv1DTranspose: (
-        "TFLite's converter leaves its TRANSPOSE_CONV and bias ADD in float; use a "
-        "Conv2DTranspose on [batch, 1, steps, channels] inputs"
-    ),
-    keras.layers.SeparableConv1D: _SEPARABLE,
-    keras.layers.SeparableConv2D: _SEPARABLE,
-}
 _TRANSPOSED = (keras.layers.Conv2DTranspose,)
 
 
@@ -99,7 +84,7 @@ class Keras3TFLiteBackend(WrappedModelBackend):
 
     wrapper_class = KerasQuantizationWrapper
     identity_class = keras.layers.Identity
-    no_int8_kernel = _NO_INT8_KERNEL
+    no_int8_kernel = layers_without_int8_kernel(keras.layers)
     transposed = _TRANSPOSED
     forms = TFLITE_FORMS
 
