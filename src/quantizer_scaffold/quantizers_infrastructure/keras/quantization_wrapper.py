@@ -24,6 +24,9 @@ from typing import Any
 
 import numpy as np
 
+from .compat import keras, tf  # first: the clear error when the Keras runtime is missing
+
+# isort: split
 from ..common.frameworks import KERAS2, check_keras
 from ..common.wrapping import QuantizationWrapperMixin, Quantizer
 from ..tflite_forms import (
@@ -34,7 +37,6 @@ from ..tflite_forms import (
     layer_forms,
     takes_form_inputs,
 )
-from .compat import keras, tf
 from .serialization import deserialize_quantizer, register_quantizer, serialize_quantizer
 
 # this Keras' layers with a TFLite form (tflite_forms.py)

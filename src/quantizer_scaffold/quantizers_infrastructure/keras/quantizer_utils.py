@@ -22,9 +22,11 @@ from __future__ import annotations
 from types import SimpleNamespace
 from typing import Any
 
+from .compat import tf  # first: the clear error when the Keras runtime is missing
+
+# isort: split
 from ..common import grid_math
 from ..tflite_grids import fused_fake_quant
-from .compat import tf
 
 # the elementwise functions grid_math needs, in TensorFlow
 _TF_OPS = SimpleNamespace(floor=tf.floor, minimum=tf.minimum, maximum=tf.maximum)

@@ -22,9 +22,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from .compat import keras, tf  # first: the clear error when the Keras runtime is missing
+
+# isort: split
 from ..tflite_backend import WrappedModelBackend, layers_without_int8_kernel
 from ..tflite_grids import FakeQuantGrid, fake_quant_grid
-from .compat import keras, tf
 from .quantization_wrapper import TFLITE_FORMS, KerasQuantizationWrapper
 
 
