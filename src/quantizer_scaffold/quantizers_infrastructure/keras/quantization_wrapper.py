@@ -30,10 +30,8 @@ from .compat import keras, tf  # first: the clear error when the Keras runtime i
 from ..common.frameworks import KERAS2, check_keras
 from ..common.wrapping import QuantizationWrapperMixin, Quantizer
 from ..tflite_forms import (
-    FormSpec,
     as_4d,
     form_for_weights,
-    form_of,
     layer_forms,
     takes_form_inputs,
 )
@@ -41,11 +39,6 @@ from .serialization import deserialize_quantizer, register_quantizer, serialize_
 
 # this Keras' layers with a TFLite form (tflite_forms.py)
 TFLITE_FORMS = layer_forms(keras.layers, depthwise_attribute="depthwise_kernel")
-
-
-def tflite_form(layer: keras.layers.Layer) -> FormSpec | None:
-    """The TFLite form of ``layer``'s call, if its class has one."""
-    return form_of(layer, TFLITE_FORMS)
 
 
 def _is_inference(training: Any) -> bool:
