@@ -142,7 +142,7 @@ class Keras3TFLiteBackend(WrappedModelBackend):
             return None
 
     def output_shape(self, wrapper: KerasQuantizationWrapper) -> Any:
-        return wrapper.layer.compute_output_shape(wrapper._build_shapes_dict["input_shape"])
+        return wrapper.layer.compute_output_shape(wrapper.get_build_config()["input_shape"])
 
 
 BACKEND = Keras3TFLiteBackend()
