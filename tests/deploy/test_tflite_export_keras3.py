@@ -180,6 +180,7 @@ def dense_model() -> keras.Model:
     [
         (dict(weights_method=M.UNIFORM), "quant_hidden (Dense) kernel: zero point(s)"),
         (dict(weights_n_bits=10), "quant_hidden (Dense) kernel: 10-bit weights; int8 holds"),
+        (dict(weights_n_bits=1), "quant_hidden (Dense) kernel: WeightsSymmetricInferableQu"),
         (dict(quantize_inputs=False), "input 'vector' is not quantized"),
     ],
 )

@@ -26,7 +26,8 @@ class GraphLowering(Protocol):
 
     def fake_quant(self, x: Any, low: Any, high: Any, n_bits: int, activation: bool) -> Any:
         """The 2^n levels spanning ``[low, high]`` (scalars or broadcast against ``x``);
-        ``activation``: computed by a wrapper's output quantizer (``quantizing_activations``)."""
+        ``activation``: computed by a wrapper's output quantizer (``quantizing_activations``).
+        None: the exporter has no op for this grid, which is then computed as usual."""
 
     def layer_form(self, wrapper: Any, inputs: Any) -> tuple[str, LayerForm, Any] | None:
         """How ``wrapper``'s inner layer computes in the exporter's form, if it has one: the

@@ -106,7 +106,9 @@ def fake_quant(x: Any, low: Any, high: Any, n_bits: int, scale: Any = None) -> A
     high = ops.cast(high, x.dtype)
     lowering = active_lowering()
     if lowering is not None:
-        return lowering.fake_quant(x, low, high, n_bits, quantizing_activations_now())
+        lowered = lowering.fake_quant(x, low, high, n_bits, quantizing_activations_now())
+        if lowered is not None:
+            return lowered
     if scale is None:
         scale = (high - low) / float(2**n_bits - 1)
 

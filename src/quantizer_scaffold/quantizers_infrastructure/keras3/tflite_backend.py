@@ -20,6 +20,8 @@ from contextlib import nullcontext
 from typing import Any
 
 import tensorflow as tf
+
+# TensorFlow's own freezing, as the converter's from_keras_model path uses it (no public name)
 from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2
 
 from ..tflite_backend import WrappedModelBackend, layers_without_int8_kernel
@@ -47,13 +49,7 @@ class TFLiteLowering:
     def fake_quant(self, x: Any, low: Any, high: Any, n_bits: int, activation: bool) -> Any:
         if activation and n_bits < 8 and x.dtype == tf.float32 and low.shape.num_elements() == 1:
             return int8_activation(x, low, high, n_bits)
-        fused = fused_fake_quant(x, low, high, n_bits)
-        if fused is None:
-            raise ValueError(
-                f"no fused fake-quant op computes a {n_bits}-bit grid on a {x.dtype.name} "
-                f"tensor of shape {x.shape} with bounds of shape {low.shape}"
-            )
-        return fused
+        return fused_fake_quant(x, low, high, n_bits)  # None: no fused op computes it
 
     def layer_form(self, wrapper: Any, inputs: Any) -> tuple[str, LayerForm, Any] | None:
         spec = _form(wrapper)
@@ -136,10 +132,7 @@ class Keras3TFLiteBackend(WrappedModelBackend):
             with lowered(LOWERING), quantizing_activations() if activation else nullcontext():
                 return quantizer(x)
 
-        try:
-            return fake_quant_grid(quantize, shape)
-        except ValueError:  # no fused op computes it: not an int8 grid
-            return None
+        return fake_quant_grid(quantize, shape)
 
     def output_shape(self, wrapper: KerasQuantizationWrapper) -> Any:
         return wrapper.layer.compute_output_shape(wrapper.get_build_config()["input_shape"])
