@@ -54,7 +54,12 @@ def all_kinds_model(transposed: bool) -> keras.Model:
     outputs = [x, y, z]
     if transposed:
         outputs.append(L.Conv2DTranspose(2, 3, strides=2, name="conv2d_transpose")(image))
-    return keras.Model([image, sequence, vector], outputs, name="all_kinds")
+    model = keras.Model([image, sequence, vector], outputs, name="all_kinds")
+    rng = np.random.default_rng(0)
+    for layer in model.layers:  # biases that are not zero (a zero bias the converter drops)
+        if getattr(layer, "use_bias", False):
+            layer.bias.assign(rng.normal(0.0, 0.3, layer.bias.shape).astype(np.float32))
+    return model
 
 
 def random_inputs(model: keras.Model, samples: int = SAMPLES) -> list[np.ndarray]:

@@ -9,7 +9,8 @@ axes``, or a per-axis type mismatch). So a quantization wrapper whose inner laye
 layer with the 2-D op on a 4-D view of its weights (``[in, out] -> [1, 1, in, out]``),
 quantized in that view: the values of the layer's own ``call``, and a ``CONV_2D`` /
 ``DEPTHWISE_CONV_2D`` with per-channel int8 weights after conversion (Keras 2: in inference;
-Keras 3: while ``export_tflite`` traces the model).
+Keras 3: while ``export_tflite`` traces the model). A ``Dense`` quantized per tensor has a
+form too (``per_tensor_forms``): its bias added before a sequence takes its shape again.
 
 The view only prepends unit axes, so a quantizer whose ``channel_axis`` counts from the end
 (``-1``, as ``qat_init`` sets it) quantizes the same channels in both layouts. The forms read
@@ -37,6 +38,7 @@ class FormSpec:
     form: LayerForm
     applies: Callable[[Any], bool]  # to this layer's configuration
     input_ranks: Callable[[int], bool]  # the input ranks the form is written for
+    in_4d: bool = True  # the form takes its weight in the 4-D view (else in its own shape)
 
 
 def as_4d(weight: Any) -> tf.Tensor:
@@ -57,13 +59,31 @@ def _dense(layer: Any, inputs: tf.Tensor, weights: dict[str, tf.Tensor]) -> tf.T
     kernel = weights["kernel"]
     pixels = tf.reshape(inputs, [-1, 1, 1, kernel.shape[-2]])
     outputs = _bias_and_activation(layer, tf.nn.conv2d(pixels, kernel, 1, "VALID"))
+    return _in_input_shape(outputs, inputs, layer.units)
+
+
+def _dense_rows(layer: Any, inputs: tf.Tensor, weights: dict[str, tf.Tensor]) -> tf.Tensor:
+    """``Dense`` (weights per tensor, in the kernel's own shape) as one matrix product of all
+    input vectors, the bias added before they take the input's shape again.
+
+    Keras adds the bias of a Dense on sequences after that reshape, where the converter cannot
+    fuse it into ``FULLY_CONNECTED``, whose output then stays float (a zero bias is dropped).
+    """
+    kernel = weights["kernel"]
+    rows = tf.reshape(inputs, [-1, kernel.shape[0]])
+    outputs = _bias_and_activation(layer, tf.matmul(rows, kernel))
+    return _in_input_shape(outputs, inputs, layer.units)
+
+
+def _in_input_shape(outputs: tf.Tensor, inputs: tf.Tensor, units: int) -> tf.Tensor:
+    """A Dense form's outputs in the input's shape, ``units`` values per input vector."""
     inner = inputs.shape[1:-1]
     if inner.is_fully_defined():  # a static shape: no shape arithmetic in the TFLite graph
-        shape = [-1, *inner.as_list(), layer.units]
+        shape = [-1, *inner.as_list(), units]
     else:
-        shape = tf.concat([tf.shape(inputs)[:-1], [layer.units]], axis=0)
+        shape = tf.concat([tf.shape(inputs)[:-1], [units]], axis=0)
     outputs = tf.reshape(outputs, shape)
-    outputs.set_shape(inputs.shape[:-1].concatenate([layer.units]))
+    outputs.set_shape(inputs.shape[:-1].concatenate([units]))
     return outputs
 
 
@@ -122,6 +142,16 @@ def layer_forms(layers: Any, depthwise_attribute: str) -> dict[type, FormSpec]:
     }
 
 
+def per_tensor_forms(layers: Any) -> dict[type, FormSpec]:
+    """The forms of layers whose weight is quantized per tensor: a ``Dense`` (the 2-D ops read
+    the others' own calls well)."""
+    return {
+        layers.Dense: FormSpec(
+            "kernel", _dense_rows, lambda layer: True, lambda rank: rank >= 2, in_4d=False
+        )
+    }
+
+
 def form_of(layer: Any, forms: dict[type, FormSpec]) -> FormSpec | None:
     """The TFLite form of ``layer``'s call in ``forms``, if it has one."""
     spec = forms.get(type(layer))
@@ -149,12 +179,18 @@ def per_channel_axis(quantizer: Any) -> int | None:
 
 
 def form_for_weights(
-    layer: Any, weights_quantizers: dict[str, Any], forms: dict[type, FormSpec]
+    layer: Any,
+    weights_quantizers: dict[str, Any],
+    forms: dict[type, FormSpec],
+    per_tensor: dict[type, FormSpec] | None = None,
 ) -> FormSpec | None:
-    """The form to compute ``layer`` in: its one quantized weight is per channel, its axis
-    counted from the end (so the 4-D view quantizes the same channels)."""
+    """The form to compute ``layer`` in, for its one quantized weight: per channel, its axis
+    counted from the end (so the 4-D view quantizes the same channels), one of ``forms``; per
+    tensor, one of ``per_tensor``."""
     spec = form_of(layer, forms)
     if spec is None or set(weights_quantizers) != {spec.attribute}:
         return None
     axis = per_channel_axis(weights_quantizers[spec.attribute])
-    return spec if axis is not None and axis < 0 else None
+    if axis is None:
+        return form_of(layer, per_tensor) if per_tensor else None
+    return spec if axis < 0 else None

@@ -4,7 +4,8 @@ A Keras 3 model computes its grids with ``keras.ops``, which TFLite's converter 
 int8 grids. So the model is traced into a ``tf.function`` inside ``lowering.lowered(...)``:
 every grid of ``quantizer_utils`` is then computed by TensorFlow's fused fake-quant ops (the
 ops Keras 2 computes with, ``tflite_grids.fused_fake_quant``) and a ``Dense``, ``Conv1D`` or
-``DepthwiseConv1D`` whose weight is quantized per channel by its TFLite form (``tflite_forms``),
+``DepthwiseConv1D`` whose weight is quantized per channel (a Dense per tensor too) by its
+TFLite form (``tflite_forms``),
 and that function is converted (``from_concrete_functions``). Values are those of the Keras
 model up to float32 rounding; the model itself is not changed.
 
@@ -30,6 +31,7 @@ from ..tflite_forms import (
     as_4d,
     form_for_weights,
     layer_forms,
+    per_tensor_forms,
     takes_form_inputs,
 )
 from ..tflite_grids import FakeQuantGrid, fake_quant_grid, fused_fake_quant, int8_activation
@@ -39,6 +41,7 @@ from .quantization_wrapper import KerasQuantizationWrapper
 
 # Keras 3 keeps a depthwise convolution's weight in ``kernel``
 TFLITE_FORMS = layer_forms(keras.layers, depthwise_attribute="kernel")
+PER_TENSOR_FORMS = per_tensor_forms(keras.layers)
 
 _TRANSPOSED = (keras.layers.Conv2DTranspose,)
 
@@ -55,14 +58,16 @@ class TFLiteLowering:
         spec = _form(wrapper)
         if spec is None or not takes_form_inputs(spec, inputs):
             return None
-        return spec.attribute, spec.form, as_4d
+        return spec.attribute, spec.form, as_4d if spec.in_4d else tf.convert_to_tensor
 
 
 LOWERING = TFLiteLowering()
 
 
 def _form(wrapper: KerasQuantizationWrapper) -> FormSpec | None:
-    return form_for_weights(wrapper.layer, wrapper.weights_quantizers, TFLITE_FORMS)
+    return form_for_weights(
+        wrapper.layer, wrapper.weights_quantizers, TFLITE_FORMS, PER_TENSOR_FORMS
+    )
 
 
 def _traced(call: Any, *specs: tf.TensorSpec) -> Any:
