@@ -59,8 +59,9 @@ CONFIGS: dict[str, dict[str, Any]] = {
         activation_method=M.UNIFORM,
         transposed=True,
     ),
-    "LSQ, 4-bit weights per channel, 8-bit activations": dict(
+    "LSQ, 4-bit weights per channel, 4-bit activations": dict(
         weights_n_bits=4,
+        activation_n_bits=4,
         qat_config=QATConfig(
             weight_training_method=TrainingMethod.LSQ,
             activation_training_method=TrainingMethod.LSQ,
@@ -114,7 +115,7 @@ def assert_int8_only(content: bytes) -> None:
     assert tensor_types(content) <= {"INT8", "INT32", "FLOAT32"}  # float: the boundary only
     it = interpreter(content)
     ops = it._get_ops_details()
-    assert {op["op_name"] for op in ops} & {"CONV_2D", "DEPTHWISE_CONV_2D"}
+    assert {op["op_name"] for op in ops} & {"CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED"}
     tensors = {d["index"]: d for d in it.get_tensor_details()}
     for op in ops:
         if op["op_name"] not in ("QUANTIZE", "DEQUANTIZE"):
@@ -123,13 +124,19 @@ def assert_int8_only(content: bytes) -> None:
 
 
 def quantized_tensor(it: tf.lite.Interpreter, layer: str, shape: tuple[int, ...]) -> dict:
-    """The int8 tensor of ``shape`` that the converter named after ``layer``."""
-    (found,) = [
-        d
+    """The quantization of the int8 tensor(s) of ``shape`` the converter named after ``layer``
+    (below 8 bits an activation is several: before and after the clip to its levels)."""
+    found = [
+        d["quantization_parameters"]
         for d in it.get_tensor_details()
         if f"/{layer}/" in d["name"] and d["dtype"] == np.int8 and tuple(d["shape"]) == shape
     ]
-    return found["quantization_parameters"]
+    assert found and all(
+        np.array_equal(f["scales"], found[0]["scales"])
+        and np.array_equal(f["zero_points"], found[0]["zero_points"])
+        for f in found
+    ), found
+    return found[0]
 
 
 def assert_the_quantizers_grids(finalized: keras.Model, content: bytes) -> None:
@@ -145,9 +152,12 @@ def assert_the_quantizers_grids(finalized: keras.Model, content: bytes) -> None:
     assert not np.any(kernel["zero_points"])
     activation = conv.activation_quantizers[0].get_config()
     output = quantized_tensor(it, "quant_conv2d", (1, 4, 4, 4))
-    if "min_range" not in activation:  # ReLU output: unsigned [0, t), the zero point at -128
+    step = output_step(finalized, "quant_conv2d")
+    if activation["num_bits"] < 8:  # the int8 codes are the n-bit levels: zero point 0
+        np.testing.assert_allclose(output["scales"], [step], rtol=1e-6)
+        assert list(output["zero_points"]) == [0]
+    elif "min_range" not in activation:  # ReLU output: unsigned [0, t), the zero point at -128
         assert activation["signed"] is False
-        step = output_step(finalized, "quant_conv2d")
         np.testing.assert_allclose(output["scales"], [step], rtol=1e-6)
         assert list(output["zero_points"]) == [-128]
     else:
@@ -277,11 +287,90 @@ def test_weights_below_8_bits_are_int8_tensors_even_on_a_uniform_grid(tmp_path):
     assert not np.any(stored["zero_points"])
 
 
+def activation_grids(bits: int) -> dict[str, tuple[qi.BaseKerasInferableQuantizer, bool]]:
+    """Every activation grid at ``bits``, by name, and whether a ReLU comes before it."""
+    symmetric, pot = qi.ActivationSymmetricInferableQuantizer, qi.ActivationPOTInferableQuantizer
+    uniform = qi.ActivationUniformInferableQuantizer
+    return {
+        f"symmetric_signed_{bits}": (symmetric(bits, [2.5], True), False),
+        f"symmetric_unsigned_{bits}": (symmetric(bits, [2.5], False), True),
+        f"pot_signed_{bits}": (pot(bits, [2.0], True), False),
+        f"pot_unsigned_{bits}": (pot(bits, [2.0], False), True),
+        f"uniform_{bits}": (uniform(bits, [-1.2], [2.9]), False),
+        f"uniform_from_zero_{bits}": (uniform(bits, [0.0], [2.9]), True),
+    }
+
+
+@pytest.fixture(scope="module")
+def low_bit_activations(tmp_path_factory):
+    """One int8 model whose outputs cover every activation grid at 4 and 2 bits, checked on
+    data three times the calibrated range (so the clip to the n-bit levels counts)."""
+    keras.utils.set_random_seed(8)
+    inputs = keras.Input((6,), name="vector")
+    grid = qi.ActivationSymmetricInferableQuantizer(8, [3.0], True)
+    x = qi.KerasQuantizationWrapper(L.Identity(), activation_quantizers=[grid], name="quant_in")(
+        inputs
+    )
+    outputs, grids = [], {}
+    for bits in (4, 2):
+        for name, (quantizer, relu) in activation_grids(bits).items():
+            dense = L.Dense(
+                4, "relu" if relu else None, bias_initializer="random_normal", name=name
+            )
+            weights = qi.WeightsSymmetricInferableQuantizer(8, [1.0], False)
+            outputs.append(qi.KerasQuantizationWrapper(dense, {"kernel": weights}, [quantizer])(x))
+            grids[f"quant_{name}"] = quantizer.grid()
+    model = keras.Model(inputs, outputs)
+    data = [3 * random_inputs(model)[0]]
+    path = tmp_path_factory.mktemp("low_bits") / "activations.tflite"
+    report = qi.export_tflite(model, path, batches_of(data))
+    return model, data, path.read_bytes(), report, grids
+
+
+def output_quantization(it: tf.lite.Interpreter) -> dict[str, tuple[float, int]]:
+    """(scale, zero point) of the int8 tensor behind each signature output's DEQUANTIZE."""
+    runner = it.get_signature_runner()
+    producers = {op["outputs"][0]: op for op in it._get_ops_details()}
+    tensors = {d["index"]: d for d in it.get_tensor_details()}
+    found = {}
+    for name, detail in runner.get_output_details().items():
+        op = producers[detail["index"]]
+        assert op["op_name"] == "DEQUANTIZE", op
+        found[name] = tensors[op["inputs"][0]]["quantization"]
+    return found
+
+
+@pytest.mark.parametrize("bits", [4, 2])
+def test_activations_below_8_bits_are_int8_tensors_of_their_grid(low_bit_activations, bits):
+    """Every grid: an int8 tensor with the grid's step as scale, zero point 0, holding exactly
+    the n-bit levels (its codes are ``q - zero_point``); within one step of the Keras model."""
+    model, data, content, report, grids = low_bit_activations
+    assert_int8_only(content)
+    assert report.agreement.max_steps <= 1.0 + 1e-4
+    it = interpreter(content)
+    quantization = output_quantization(it)
+    got = it.get_signature_runner()(vector=data[0])
+    expected = dict(zip(model.output_names, model(data, training=False), strict=True))
+    names = [name for name in grids if name.endswith(f"_{bits}")]
+    assert len(names) == 6
+    for name in names:
+        grid = grids[name]
+        scale, zero_point = quantization[name]
+        np.testing.assert_allclose(scale, grid.scale[0], rtol=1e-6, err_msg=name)
+        assert zero_point == 0, name
+        codes = got[name] / grid.scale[0]
+        np.testing.assert_allclose(codes, np.round(codes), atol=1e-3, err_msg=name)
+        low, high = grid.quant_min - grid.zero_point[0], grid.quant_max - grid.zero_point[0]
+        # every level reached at both ends, none beyond: clipped to the n-bit grid in int8
+        assert (np.round(codes).min(), np.round(codes).max()) == (low, high), name
+        steps = np.abs(got[name] - expected[name].numpy()) / grid.scale[0]
+        assert steps.max() <= 1.0 + 1e-4, name
+
+
 @pytest.mark.parametrize(
     "options, expected",
     [
         (dict(weights_method=M.UNIFORM), "quant_hidden (Dense) kernel: zero point(s)"),
-        (dict(activation_n_bits=4), "quant_hidden (Dense) output: 4-bit activations"),
         (dict(weights_n_bits=10), "quant_hidden (Dense) kernel: 10-bit weights; int8 holds"),
         (dict(quantize_inputs=False), "input 'vector' is not quantized"),
     ],
@@ -294,6 +383,34 @@ def test_grids_int8_cannot_hold_are_refused_with_the_reason(options, expected, t
         qi.export_tflite(finalized, tmp_path / "m.tflite")
     assert expected in str(refused.value)
     assert not list(tmp_path.iterdir())
+
+
+@qi.register_quantizer
+@qi.mark_quantizer(qi.QuantizationTarget.Activation, [M.SYMMETRIC], identifier="Raw4Bit")
+class RawFourBitActivations(qi.BaseKerasInferableQuantizer):
+    """A 4-bit grid written as one 4-bit fake-quant op, not through quantizer_utils."""
+
+    def __call__(self, inputs: Any) -> tf.Tensor:
+        return tf.quantization.fake_quant_with_min_max_vars(inputs, -4.0, 3.5, num_bits=4)
+
+    def get_config(self) -> dict[str, Any]:
+        return {}
+
+
+def test_an_n_bit_fake_quant_op_on_an_activation_is_refused_with_the_way_out(tmp_path):
+    inputs = keras.Input((5,))
+    grid = qi.ActivationSymmetricInferableQuantizer(8, [4.0], True)
+    x = qi.KerasQuantizationWrapper(L.Identity(), activation_quantizers=[grid], name="quant_in")(
+        inputs
+    )
+    weights = qi.WeightsSymmetricInferableQuantizer(8, [1.0], False)
+    dense = qi.KerasQuantizationWrapper(
+        L.Dense(3), {"kernel": weights}, [RawFourBitActivations()], name="quant_raw"
+    )
+    with pytest.raises(qi.TFLiteExportError) as refused:
+        qi.export_tflite(keras.Model(inputs, dense(x)), tmp_path / "m.tflite")
+    assert "quant_raw (Dense) output: a 4-bit fake-quant op computes it" in str(refused.value)
+    assert "quantizer_utils" in str(refused.value) and not list(tmp_path.iterdir())
 
 
 def test_layers_without_an_int8_kernel_are_named_together(tmp_path):

@@ -28,6 +28,7 @@ import numpy as np
 from ..common.base_inferable_quantizer import BaseInferableQuantizer
 from ..common.base_trainable_quantizer import BaseTrainableQuantizer
 from .compat import keras, tf
+from .quantizer_utils import quantizing_activations
 from .serialization import deserialize_quantizer, register_quantizer, serialize_quantizer
 from .tflite_forms import LayerForm, as_4d, takes_form_inputs, tflite_form
 
@@ -196,8 +197,9 @@ class KerasQuantizationWrapper(keras.layers.Wrapper):
             outputs = self._call_in_tflite_form(inputs, training)
         else:
             outputs = self._call_layer(inputs, training, **kwargs)
-        for quantizer, trainable in self._activation_plan:
-            outputs = quantizer(outputs, training) if trainable else quantizer(outputs)
+        with quantizing_activations():  # grids below 8 bits in the form of int8 activations
+            for quantizer, trainable in self._activation_plan:
+                outputs = quantizer(outputs, training) if trainable else quantizer(outputs)
         return outputs
 
     def _call_layer(self, inputs: Any, training: Any, **kwargs: Any) -> Any:
