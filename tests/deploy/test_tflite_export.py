@@ -23,14 +23,18 @@ SAMPLES = 48
 
 
 def all_kinds_model(transposed: bool) -> keras.Model:
-    """Every layer kind with an int8 TFLite kernel, on three inputs; a transposed conv if asked."""
+    """Every layer kind with an int8 TFLite kernel, on three inputs; a transposed conv if asked.
+
+    The separable convolutions become their depthwise and pointwise halves in qat_init."""
     keras.utils.set_random_seed(0)
     image = keras.Input((6, 6, 3), name="image")
     sequence, vector = keras.Input((9, 3), name="sequence"), keras.Input((12,), name="vector")
     x = L.Conv2D(4, 3, activation="relu", name="conv2d")(image)
     x = L.DepthwiseConv2D(3, depth_multiplier=2, name="depthwise2d")(x)
+    x = L.SeparableConv2D(3, 2, depth_multiplier=2, activation="relu", name="separable2d")(x)
     y = L.Conv1D(4, 3, padding="causal", name="conv1d")(sequence)
     y = L.DepthwiseConv1D(3, activation="relu", name="depthwise1d")(y)
+    y = L.SeparableConv1D(4, 3, padding="causal", name="separable1d")(y)
     y = L.Dense(5, name="dense_on_sequences")(y)
     z = L.Dense(6, activation="relu", name="dense_relu")(vector)
     z = L.Dense(3, name="dense")(z)
@@ -99,6 +103,7 @@ def test_every_layer_kind_exports_to_exact_int8(config, tmp_path):
     # model keeps it in float): a small share at 8-bit weights, more at 4-bit
     assert agreement.identical_values > 0.8
     assert_the_quantizers_grids(finalized, content)
+    assert_the_separable_halves_are_quantized_between(finalized, content)
     assert_within_one_step_independently(finalized, inputs, content)
 
 
@@ -164,6 +169,17 @@ def assert_the_quantizers_grids(finalized: keras.Model, content: bytes) -> None:
         low, high = min(activation["min_range"][0], 0), max(activation["max_range"][0], 0)
         np.testing.assert_allclose(output["scales"], [(high - low) / 255], rtol=1e-5)
         assert list(output["zero_points"]) == [-128 + round(-low / output["scales"][0])]
+
+
+def assert_the_separable_halves_are_quantized_between(finalized, content) -> None:
+    """TFLite's DEPTHWISE_CONV_2D then CONV_2D, the tensor between on the depthwise half's grid."""
+    it = interpreter(content)
+    for name, shape in (("separable2d", (1, 1, 1, 16)), ("separable1d", (1, 1, 7, 4))):
+        between = quantized_tensor(it, f"quant_{name}_depthwise", shape)
+        step = output_step(finalized, f"quant_{name}_depthwise")
+        np.testing.assert_allclose(between["scales"], [step], rtol=1e-6, err_msg=name)
+    ops = [op["op_name"] for op in it._get_ops_details()]
+    assert ops.count("DEPTHWISE_CONV_2D") == 4 and "PAD" in ops  # causal SeparableConv1D
 
 
 def weight_steps(config: dict) -> np.ndarray:
@@ -416,7 +432,7 @@ def test_an_n_bit_fake_quant_op_on_an_activation_is_refused_with_the_way_out(tmp
 def test_layers_without_an_int8_kernel_are_named_together(tmp_path):
     keras.utils.set_random_seed(6)
     image, volume = keras.Input((6, 6, 2)), keras.Input((4, 4, 4, 1))
-    a = L.Flatten()(L.SeparableConv2D(2, 3, name="separable")(image))
+    a = L.Flatten()(L.Conv1DTranspose(2, 3, name="transpose1d")(L.Reshape((36, 2))(image)))
     b = L.Flatten()(L.Conv2DTranspose(2, 3, name="transpose")(image))
     c = L.Flatten()(L.Conv3D(2, 3, name="conv3d")(volume))
     model = keras.Model([image, volume], L.Concatenate()([a, b, c]))
@@ -427,9 +443,26 @@ def test_layers_without_an_int8_kernel_are_named_together(tmp_path):
     with pytest.raises(qi.TFLiteExportError) as refused:
         qi.export_tflite(qat_finalize(qat_model), tmp_path / "m.tflite")
     message = str(refused.value)
-    assert "quant_separable (SeparableConv2D): the depthwise result" in message
+    assert "quant_transpose1d (Conv1DTranspose): TFLite's converter leaves" in message
     assert "quant_transpose (Conv2DTranspose) kernel: per-channel weights" in message
     assert "quant_conv3d (Conv3D): TFLite's CONV_3D kernel takes float only" in message
+
+
+def test_a_separable_convolution_wrapped_whole_is_refused_with_the_split(tmp_path):
+    image = keras.Input((6, 6, 2))
+    grid = qi.ActivationSymmetricInferableQuantizer(8, [4.0], True)
+    x = qi.KerasQuantizationWrapper(L.Identity(), activation_quantizers=[grid], name="quant_in")(
+        image
+    )
+    weights = {
+        attribute: qi.WeightsSymmetricInferableQuantizer(8, [1.0], False)
+        for attribute in ("depthwise_kernel", "pointwise_kernel")
+    }
+    separable = qi.KerasQuantizationWrapper(L.SeparableConv2D(2, 3), weights, [grid], name="sep")
+    with pytest.raises(qi.TFLiteExportError) as refused:
+        qi.export_tflite(keras.Model(image, separable(x)), tmp_path / "m.tflite")
+    assert "sep (SeparableConv2D): TFLite computes the depthwise result" in str(refused.value)
+    assert "qat_init splits a separable convolution" in str(refused.value)
 
 
 def test_ops_left_in_float_are_named_unless_allowed(tmp_path):

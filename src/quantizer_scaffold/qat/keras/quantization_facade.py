@@ -6,7 +6,9 @@ whose initial parameters come from data: weight thresholds (or ranges) from the 
 activation thresholds, signedness and ranges from the outputs over the representative
 dataset. With activations quantized, each float model input passes through an activation
 quantizer first (``quant_<input>``, an ``Identity`` layer wrapped, as tfmot's ``QuantizeLayer``
-does), so an int8 model starts from a known grid. Once the clone holds the float weights, the
+does), so an int8 model starts from a known grid. A separable convolution is first split into
+its depthwise and pointwise halves (``separable.py``), so the tensor between them gets an
+activation quantizer too, as TFLite computes it. Once the clone holds the float weights, the
 calibration step runs each trainable quantizer's ``calibrate`` hook (weights quantizers on
 their weight, activation quantizers that override ``calibrate`` on the layer's representative
 outputs). Layers it does not quantize are left as they are and listed in ``model.qat_report``
@@ -30,6 +32,7 @@ from quantizer_scaffold.qat.common.qat_config import QATConfig
 from quantizer_scaffold.qat.keras.quantizer.quantization_dispatcher_builder import (
     get_trainable_quantizer_class,
 )
+from quantizer_scaffold.qat.keras.separable import split_separable_convolutions
 from quantizer_scaffold.quantizers_infrastructure.common.node_config import DEFAULT_MIN_THRESHOLD
 from quantizer_scaffold.quantizers_infrastructure.common.representative_dataset import (
     RepresentativeDataset,
@@ -44,7 +47,8 @@ LayerCopier = Callable[[keras.layers.Layer], keras.layers.Layer]
 # layer class -> {weight attribute: its output-channel axis, counted from the end}; matched by
 # exact class, so a user's subclass (which may change what the weight means) is reported, not
 # guessed at. Axes from the end stay right when the kernel is viewed with leading unit axes
-# (the TFLite forms of quantization_wrapper).
+# (the TFLite forms of quantization_wrapper). Separable convolutions are wrapped whole only
+# where they do not split (separable.py).
 QUANTIZED_WEIGHTS: dict[type, dict[str, int]] = {
     keras.layers.Dense: {"kernel": -1},
     keras.layers.Conv1D: {"kernel": -1},
@@ -69,11 +73,14 @@ class QATReport:
     # the skipped layers a user most likely meant to quantize: they hold weights
     skipped_with_weights: tuple[str, ...] = ()
     quantized_inputs: tuple[str, ...] = ()
+    # separable convolution -> the layers it was split into, each wrapped (separable.py)
+    split: dict[str, str] = field(default_factory=dict)
 
     def __str__(self) -> str:
         lines = [f"quantized {len(self.quantized)} layer(s): {', '.join(self.quantized)}"]
         if self.quantized_inputs:
             lines.append(f"quantized input(s): {', '.join(self.quantized_inputs)}")
+        lines += [f"split {name} into {halves}" for name, halves in self.split.items()]
         lines += [f"left unquantized: {name} ({reason})" for name, reason in self.skipped.items()]
         return "\n".join(lines)
 
@@ -126,7 +133,9 @@ def qat_init(
             "activation_method=None to quantize weights only"
         )
 
+    model, split = split_separable_convolutions(model)
     plan, report = _plan(model)
+    report = replace(report, split=split)
     if not plan:
         supported = ", ".join(sorted(cls.__name__ for cls in QUANTIZED_WEIGHTS))
         raise ValueError(f"no layer of {model.name!r} can be quantized: qat_init wraps {supported}")

@@ -36,6 +36,11 @@ _FAKE_QUANT_OPS = {"FakeQuantWithMinMaxVars", "FakeQuantWithMinMaxVarsPerChannel
 # ops that only move values: a grid read through them is the grid of the op before
 _MOVES = {"Identity", "IdentityN", "Reshape"}
 
+_SEPARABLE = (
+    "TFLite computes the depthwise result inside it as a tensor of its own, which this wrapper "
+    "does not quantize; qat_init splits a separable convolution into its depthwise and "
+    "pointwise halves, each wrapped (wrap a DepthwiseConv and a Conv with kernel size 1)"
+)
 # inner layer class -> why TFLite cannot run it in int8, whatever its quantizers
 _NO_INT8_KERNEL = {
     keras.layers.Conv3D: "TFLite's CONV_3D kernel takes float only",
@@ -44,14 +49,8 @@ _NO_INT8_KERNEL = {
         "TFLite's converter leaves its TRANSPOSE_CONV and bias ADD in float; use a "
         "Conv2DTranspose on [batch, 1, steps, channels] inputs"
     ),
-    keras.layers.SeparableConv1D: (
-        "the depthwise result inside SeparableConv1D is not quantized, but TFLite computes it "
-        "as a tensor of its own; build it as DepthwiseConv1D + Conv1D(kernel_size=1)"
-    ),
-    keras.layers.SeparableConv2D: (
-        "the depthwise result inside SeparableConv2D is not quantized, but TFLite computes it "
-        "as a tensor of its own; build it as DepthwiseConv2D + Conv2D(kernel_size=1)"
-    ),
+    keras.layers.SeparableConv1D: _SEPARABLE,
+    keras.layers.SeparableConv2D: _SEPARABLE,
 }
 _TRANSPOSED = (keras.layers.Conv2DTranspose,)
 
