@@ -13,8 +13,9 @@ A trainable quantizer (a ``BaseTrainableQuantizer``, decided once by class) is c
 is the QAT flow's calibration step, run once the inner layer's float weights are in place.
 
 In inference, a ``Dense``, ``Conv1D`` or ``DepthwiseConv1D`` whose weight is quantized per
-channel (``channel_axis`` counted from the end) is computed in its TensorFlow Lite form
-(``tflite_forms``): the same values, and a graph TFLite's converter turns into int8 kernels.
+channel (``channel_axis`` counted from the end), and a ``Dense`` quantized per tensor, are
+computed in their TensorFlow Lite form (``tflite_forms``): the same values, and a graph
+TFLite's converter turns into int8 kernels.
 """
 
 from __future__ import annotations
@@ -53,13 +54,20 @@ def per_channel_axis(quantizer: Quantizer) -> int | None:
 
 def _inference_form(
     layer: keras.layers.Layer, weights_quantizers: Mapping[str, Quantizer]
-) -> tuple[str, LayerForm] | None:
-    """The TFLite form to run in inference: a per-channel weight, its axis from the end."""
+) -> tuple[str, LayerForm, bool] | None:
+    """The TFLite form to run in inference, and whether it takes its weight in the 4-D view.
+
+    Per channel (the axis counted from the end) the weight is quantized in the 4-D view of
+    TFLite's 2-D kernels; per tensor (or an axis the quantizer does not name) in its own shape.
+    """
     found = tflite_form(layer)
     if found is None or set(weights_quantizers) != {found[0]}:
         return None
     axis = per_channel_axis(weights_quantizers[found[0]])
-    return found if axis is not None and axis < 0 else None
+    if axis is None:
+        per_tensor = tflite_form(layer, per_channel=False)
+        return None if per_tensor is None else (*per_tensor, False)
+    return (*found, True) if axis < 0 else None
 
 
 def _is_inference(training: Any) -> bool:
@@ -222,10 +230,11 @@ class KerasQuantizationWrapper(keras.layers.Wrapper):
         return outputs
 
     def _call_in_tflite_form(self, inputs: tf.Tensor, training: Any) -> tf.Tensor:
-        """The inner layer's TFLite form, its weight quantized in the form's 4-D view."""
-        attribute, form = self._tflite_form
+        """The inner layer's TFLite form, its weight quantized in the form's view."""
+        attribute, form, in_4d = self._tflite_form
         ((_, quantizer, trainable),) = self._weights_plan
-        view = as_4d(getattr(self.layer, attribute))
+        weight = getattr(self.layer, attribute)
+        view = as_4d(weight) if in_4d else weight
         quantized = quantizer(view, training) if trainable else quantizer(view)
         return form(self.layer, inputs, {attribute: quantized})
 
