@@ -41,7 +41,12 @@ def all_kinds_model(transposed: bool) -> keras.Model:
     outputs = [x, y, z]
     if transposed:
         outputs.append(L.Conv2DTranspose(2, 3, strides=2, name="conv2d_transpose")(image))
-    return keras.Model([image, sequence, vector], outputs, name="all_kinds")
+    model = keras.Model([image, sequence, vector], outputs, name="all_kinds")
+    rng = np.random.default_rng(0)
+    for layer in model.layers:  # biases off TFLite's int32 grid, which the model rounds to
+        if getattr(layer, "use_bias", False):
+            layer.bias.assign(rng.normal(0.0, 0.3, layer.bias.shape).astype(np.float32))
+    return model
 
 
 def random_inputs(model: keras.Model, samples: int = SAMPLES) -> list[np.ndarray]:
@@ -99,9 +104,9 @@ def test_every_layer_kind_exports_to_exact_int8(config, tmp_path):
     agreement = report.agreement
     assert agreement.samples == SAMPLES
     assert agreement.max_steps is not None and agreement.max_steps <= 1.0 + 1e-4
-    # what differs is TFLite's int32 bias (on the input step x weight step grid; the Keras
-    # model keeps it in float): a small share at 8-bit weights, more at 4-bit
-    assert agreement.identical_values > 0.8
+    # the bias is on TFLite's int32 grid in both: what may differ is TFLite's TRANSPOSE_CONV,
+    # which rounds values within about 0.003 of a rounding boundary the other way
+    assert agreement.identical_values > (0.99 if "transposed" in config else 0.9999)
     assert_the_quantizers_grids(finalized, content)
     assert_the_separable_halves_are_quantized_between(finalized, content)
     assert_within_one_step_independently(finalized, inputs, content)

@@ -15,19 +15,22 @@ is the QAT flow's calibration step, run once the inner layer's float weights are
 In inference, a ``Dense``, ``Conv1D`` or ``DepthwiseConv1D`` whose weight is quantized per
 channel (``channel_axis`` counted from the end), and a ``Dense`` quantized per tensor, are
 computed in their TensorFlow Lite form (``tflite_forms``): the same values, and a graph
-TFLite's converter turns into int8 kernels.
+TFLite's converter turns into int8 kernels. In inference too, the bias is added on TFLite's
+int32 grid where the wrapper can tell it (``bias_grid``).
 """
 
 from __future__ import annotations
 
+import contextlib
 import inspect
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
 from ..common.base_inferable_quantizer import BaseInferableQuantizer
 from ..common.base_trainable_quantizer import BaseTrainableQuantizer
+from .bias_grid import BiasGrid, bias_grid_weight
 from .compat import keras, tf
 from .quantizer_utils import quantizing_activations
 from .serialization import deserialize_quantizer, register_quantizer, serialize_quantizer
@@ -122,6 +125,14 @@ class KerasQuantizationWrapper(keras.layers.Wrapper):
             self, "_layer_takes_training", "training" in inspect.signature(layer.call).parameters
         )
         object.__setattr__(self, "_tflite_form", _inference_form(layer, weights_quantizers))
+        grid_weight = bias_grid_weight(layer, weights_quantizers)
+        object.__setattr__(
+            self,
+            "_bias_grid",
+            None
+            if grid_weight is None
+            else BiasGrid(self, per_channel_axis(weights_quantizers[grid_weight])),
+        )
         object.__setattr__(self, "_quantizer_variables", {})
 
     @property
@@ -196,15 +207,18 @@ class KerasQuantizationWrapper(keras.layers.Wrapper):
         if training is None:
             training = False
         layer = self.layer
-        if (
-            self._tflite_form is not None
-            and not kwargs
-            and _is_inference(training)
-            and takes_form_inputs(layer, inputs)
-        ):
-            outputs = self._call_in_tflite_form(inputs, training)
-        else:
-            outputs = self._call_layer(inputs, training, **kwargs)
+        inference = _is_inference(training)
+        bias = self._bias_grid() if inference and self._bias_grid is not None else None
+        with _standing_in(layer, {} if bias is None else {"bias": bias}):
+            if (
+                self._tflite_form is not None
+                and not kwargs
+                and inference
+                and takes_form_inputs(layer, inputs)
+            ):
+                outputs = self._call_in_tflite_form(inputs, training)
+            else:
+                outputs = self._call_layer(inputs, training, **kwargs)
         with quantizing_activations():  # grids below 8 bits in the form of int8 activations
             for quantizer, trainable in self._activation_plan:
                 outputs = quantizer(outputs, training) if trainable else quantizer(outputs)
@@ -213,21 +227,16 @@ class KerasQuantizationWrapper(keras.layers.Wrapper):
     def _call_layer(self, inputs: Any, training: Any, **kwargs: Any) -> Any:
         """The inner layer's own call, with its quantized weights in place of the float ones."""
         layer = self.layer
-        originals = []
-        try:
-            for attr, quantizer, trainable in self._weights_plan:
-                weight = getattr(layer, attr)
-                originals.append((attr, weight))
-                quantized = quantizer(weight, training) if trainable else quantizer(weight)
-                # bypass Keras' attribute tracking: the variable stays the layer's weight
-                object.__setattr__(layer, attr, quantized)
-            if self._layer_takes_training:
-                kwargs["training"] = training
-            outputs = layer.call(inputs, **kwargs)
-        finally:
-            for attr, weight in originals:
-                object.__setattr__(layer, attr, weight)
-        return outputs
+        quantized = {
+            attr: quantizer(getattr(layer, attr), training)
+            if trainable
+            else quantizer(getattr(layer, attr))
+            for attr, quantizer, trainable in self._weights_plan
+        }
+        if self._layer_takes_training:
+            kwargs["training"] = training
+        with _standing_in(layer, quantized):
+            return layer.call(inputs, **kwargs)
 
     def _call_in_tflite_form(self, inputs: tf.Tensor, training: Any) -> tf.Tensor:
         """The inner layer's TFLite form, its weight quantized in the form's view."""
@@ -280,6 +289,22 @@ class KerasQuantizationWrapper(keras.layers.Wrapper):
             for q in config.pop("activation_quantizers", [])
         ]
         return cls(layer, weights_quantizers, activation_quantizers, **config)
+
+
+@contextlib.contextmanager
+def _standing_in(layer: keras.layers.Layer, values: Mapping[str, Any]) -> Iterator[None]:
+    """Within it, ``layer``'s attributes read ``values`` (quantized weights, the rounded bias).
+
+    Set past Keras' attribute tracking: the variables stay the layer's weights.
+    """
+    originals = {attr: getattr(layer, attr) for attr in values}
+    try:
+        for attr, value in values.items():
+            object.__setattr__(layer, attr, value)
+        yield
+    finally:
+        for attr, value in originals.items():
+            object.__setattr__(layer, attr, value)
 
 
 def _inferable(quantizer: Quantizer) -> BaseInferableQuantizer:

@@ -28,13 +28,10 @@ import numpy as np
 
 from ..common.base_trainable_quantizer import BaseTrainableQuantizer
 from .compat import keras, tf
+from .fake_quant_ops import FAKE_QUANT_OPS, source_op
 from .quantization_wrapper import KerasQuantizationWrapper, per_channel_axis
 from .quantizer_utils import quantizing_activations
 from .tflite_forms import tflite_form
-
-_FAKE_QUANT_OPS = {"FakeQuantWithMinMaxVars", "FakeQuantWithMinMaxVarsPerChannel"}
-# ops that only move values: a grid read through them is the grid of the op before
-_MOVES = {"Identity", "IdentityN", "Reshape"}
 
 _SEPARABLE = (
     "TFLite computes the depthwise result inside it as a tensor of its own, which this wrapper "
@@ -88,8 +85,8 @@ def fake_quant_grid(quantizer: Any, shape: Any, activation: bool = False) -> Fak
             return quantizer(x)
 
     wrapped = tf.compat.v1.wrap_function(quantize, [tf.TensorSpec(shape, tf.float32)])
-    op = _source(wrapped.outputs[0])
-    if op.type not in _FAKE_QUANT_OPS:
+    op = source_op(wrapped.outputs[0])
+    if op.type not in FAKE_QUANT_OPS:
         return None
     low_high = wrapped.prune(feeds=wrapped.inputs, fetches=[op.inputs[1], op.inputs[2]])
     low, high = (v.numpy().reshape(-1) for v in low_high(tf.zeros([d or 1 for d in shape])))
@@ -100,16 +97,6 @@ def fake_quant_grid(quantizer: Any, shape: Any, activation: bool = False) -> Fak
         high,
         op.type == "FakeQuantWithMinMaxVarsPerChannel",
     )
-
-
-def _source(tensor: tf.Tensor) -> tf.Operation:
-    """The op that computes ``tensor``'s values, looking through ops that only move them."""
-    op = tensor.op
-    while op.type in _MOVES:
-        # IdentityN (a custom gradient's) passes input i to output i
-        tensor = op.inputs[tensor.value_index if op.type == "IdentityN" else 0]
-        op = tensor.op
-    return op
 
 
 class Keras2TFLiteBackend:
