@@ -17,6 +17,7 @@ import time
 from collections import defaultdict
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from workload import (
@@ -24,13 +25,16 @@ from workload import (
     accuracy,
     build_cnn,
     compile_for_training,
+    keras2,
     load_split,
     seed_everything,
 )
 
-from quantizer_scaffold import quantizers_infrastructure as qi
 from quantizer_scaffold.qat import QATConfig, TrainingMethod, qat_finalize, qat_init
-from quantizer_scaffold.quantizers_infrastructure.keras.compat import keras, tfmot
+from quantizer_scaffold.quantizers_infrastructure.common.frameworks import KERAS3, keras_of
+
+# a reference row: name -> (float model, data, epochs) -> model, run at 8/8 only
+Reference = Callable[[Any, Digits, int], Any]
 
 BIT_WIDTHS = ((8, 8), (4, 8), (4, 4), (2, 4))
 LOW_BIT_WIDTHS = ((4, 4), (2, 4))
@@ -48,20 +52,22 @@ METHODS: dict[str, tuple[str, str] | None] = {
 LOW_BIT_ONLY = {"QAT DoReFa/STE", "QAT STE/PACT", "QAT DoReFa/PACT"}
 
 
-def train_float(data: Digits, epochs: int) -> keras.Model:
-    model = compile_for_training(build_cnn())
+def train_float(data: Digits, epochs: int, keras: Any = None) -> Any:
+    model = compile_for_training(build_cnn(keras=keras), keras=keras)
     model.fit(data.x_train, data.y_train, batch_size=32, epochs=epochs, verbose=0)
     return model
 
 
 def quantize_and_train(
-    float_model: keras.Model,
+    float_model: Any,
     data: Digits,
     bits: tuple[int, int],
     methods: tuple[TrainingMethod, TrainingMethod] | None,
     epochs: int,
-) -> keras.Model:
-    """qat_init from the float model; ``methods`` (weights, activations) None means PTQ."""
+    keras: Any = None,
+) -> Any:
+    """qat_init from the float model (either Keras); ``methods`` (weights, activations) None
+    means PTQ."""
     weights, activations = methods or (TrainingMethod.STE, TrainingMethod.STE)
     qat_model = qat_init(
         float_model,
@@ -73,19 +79,27 @@ def quantize_and_train(
         activation_n_bits=bits[1],
     )
     if methods is not None:
-        compile_for_training(qat_model, learning_rate=3e-4)
+        compile_for_training(qat_model, learning_rate=3e-4, keras=keras)
         qat_model.fit(data.x_train, data.y_train, batch_size=32, epochs=epochs, verbose=0)
     return qat_finalize(qat_model)
 
 
-def tfmot_default_qat(float_model: keras.Model, data: Digits, epochs: int) -> keras.Model:
+def tfmot_default_qat(float_model: Any, data: Digits, epochs: int) -> Any:
+    """tfmot's default 8-bit QAT of a Keras 2 model: the Keras 2 reference row."""
+    from quantizer_scaffold.quantizers_infrastructure.keras.compat import tfmot
+
     model = compile_for_training(tfmot.quantization.keras.quantize_model(float_model), 3e-4)
     model.fit(data.x_train, data.y_train, batch_size=32, epochs=epochs, verbose=0)
     return model
 
 
-def reloads_identically(model: keras.Model, data: Digits) -> bool:
-    """Whether ``model`` saved as .keras and loaded back predicts exactly what it predicts."""
+def reloads_identically(model: Any, data: Digits) -> bool:
+    """Whether ``model`` saved as .keras and loaded back (with the ``load_quantized_model`` of
+    its Keras) predicts exactly what it predicts."""
+    if keras_of(model) == KERAS3:
+        from quantizer_scaffold.quantizers_infrastructure import keras3 as qi
+    else:
+        from quantizer_scaffold import quantizers_infrastructure as qi
     with tempfile.TemporaryDirectory(prefix="digits-qat-") as folder:
         path = Path(folder) / "model.keras"
         model.save(path)
@@ -95,21 +109,40 @@ def reloads_identically(model: keras.Model, data: Digits) -> bool:
     )
 
 
-def run(seeds: int, float_epochs: int, qat_epochs: int, bit_widths=BIT_WIDTHS):
+def run(
+    seeds: int,
+    float_epochs: int,
+    qat_epochs: int,
+    bit_widths=BIT_WIDTHS,
+    keras: Any = None,
+    references: dict[str, Reference] | None = None,
+    rows: tuple[str, ...] | None = None,
+    on_float_model: Callable[[int, Any], None] | None = None,
+):
     """Accuracy per (method, bits) over ``seeds`` seeds, {method: {bits: [acc, ...]}}, and
-    how many finalized models were saved and reloaded with identical predictions."""
+    how many finalized models were saved and reloaded with identical predictions.
+
+    ``keras`` is the Keras to build with (default Keras 2); ``references`` the 8/8 reference
+    rows (default tfmot's 8-bit QAT); ``rows`` the rows of ``METHODS`` to run (default all
+    whose methods are registered); ``on_float_model(seed, model)`` sees each float model.
+    """
+    keras = keras or keras2()
+    if references is None:
+        references = {"tfmot 8-bit QAT": tfmot_default_qat}
     known = {member.name: member for member in TrainingMethod}
     methods = {
         name: None if pair is None else (known[pair[0]], known[pair[1]])
         for name, pair in METHODS.items()
-        if pair is None or set(pair) <= set(known)
+        if (pair is None or set(pair) <= set(known)) and (rows is None or name in rows)
     }
     results: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
     reloaded = 0
     for seed in range(seeds):
         data = load_split(seed)
-        seed_everything(seed)
-        float_model = train_float(data, float_epochs)
+        seed_everything(seed, keras)
+        float_model = train_float(data, float_epochs, keras)
+        if on_float_model is not None:
+            on_float_model(seed, float_model)
         float_accuracy = accuracy(float_model, data)
         for bits in bit_widths:
             label = f"{bits[0]}/{bits[1]}"
@@ -117,24 +150,25 @@ def run(seeds: int, float_epochs: int, qat_epochs: int, bit_widths=BIT_WIDTHS):
             for name, method in methods.items():
                 if name in LOW_BIT_ONLY and bits not in LOW_BIT_WIDTHS:
                     continue
-                seed_everything(seed)
-                model = quantize_and_train(float_model, data, bits, method, qat_epochs)
+                seed_everything(seed, keras)
+                model = quantize_and_train(float_model, data, bits, method, qat_epochs, keras)
                 results[name][label].append(accuracy(model, data))
                 if not reloads_identically(model, data):
                     raise AssertionError(
                         f"{name} at {label}: the reloaded model predicts otherwise"
                     )
                 reloaded += 1
-        seed_everything(seed)
-        results["tfmot 8-bit QAT"]["8/8"].append(
-            accuracy(tfmot_default_qat(float_model, data, qat_epochs), data)
-        )
+        for name, reference in references.items():
+            seed_everything(seed, keras)
+            model = reference(float_model, data, qat_epochs)
+            results[name]["8/8"].append(accuracy(model, data))
     return results, reloaded
 
 
 def format_table(results) -> str:
     labels = [label for label in results["float"]]
-    header = f"{'method':<18}" + "".join(f"{label:>16}" for label in labels)
+    width = max(18, *(len(name) + 2 for name in results))
+    header = f"{'method':<{width}}" + "".join(f"{label:>16}" for label in labels)
     lines = [header, "-" * len(header)]
     for name, per_bits in results.items():
         cells = []
@@ -145,7 +179,7 @@ def format_table(results) -> str:
                 continue
             spread = statistics.pstdev(values) if len(values) > 1 else 0.0
             cells.append(f"{100 * statistics.mean(values):>9.2f} ±{100 * spread:>5.2f}")
-        lines.append(f"{name:<18}" + "".join(cells))
+        lines.append(f"{name:<{width}}" + "".join(cells))
     for name, per_bits in results.items():
         if not name.startswith("QAT ") or name == "QAT STE":
             continue

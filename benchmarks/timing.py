@@ -41,12 +41,20 @@ def ratio_table(times: dict[str, float], references: list[str]) -> str:
     return "\n".join(lines)
 
 
-def speed_arguments(description: str, repeats: int, argv: list[str] | None) -> argparse.Namespace:
-    """``--repeats``, ``--batch-size`` and ``--tiny`` (10 repeats of a batch of 16), parsed."""
+def speed_arguments(
+    description: str,
+    repeats: int,
+    argv: list[str] | None,
+    configure: Callable[[argparse.ArgumentParser], object] | None = None,
+) -> argparse.Namespace:
+    """``--repeats``, ``--batch-size`` and ``--tiny`` (10 repeats of a batch of 16), parsed;
+    ``configure`` adds a script's own options."""
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--repeats", type=int, default=repeats)
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--tiny", action="store_true", help="10 repeats of a batch of 16")
+    if configure is not None:
+        configure(parser)
     args = parser.parse_args(argv)
     if args.tiny:
         args.repeats, args.batch_size = 10, 16

@@ -1,6 +1,8 @@
 """The shared workload of the Keras benchmarks: scikit-learn's digits and a small CNN.
 
 Everything is seeded, so two runs with the same seed see the same split and initial weights.
+The model functions take the Keras to build with (``keras``: Keras 3, on the back end
+``KERAS_BACKEND`` selects); without it, Keras 2 (tf_keras), imported only then.
 """
 
 from __future__ import annotations
@@ -11,14 +13,20 @@ from dataclasses import dataclass
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+from typing import Any  # noqa: E402
+
 import numpy as np  # noqa: E402
 from sklearn.datasets import load_digits  # noqa: E402
 from sklearn.model_selection import train_test_split  # noqa: E402
 
-from quantizer_scaffold.quantizers_infrastructure.keras.compat import keras, tf  # noqa: E402
 
-# the benchmarks build many models on purpose: no retracing warnings
-tf.get_logger().setLevel("ERROR")
+def keras2() -> Any:
+    """Keras 2 (tf_keras), the Keras of tfmot; TensorFlow's retracing warnings silenced."""
+    from quantizer_scaffold.quantizers_infrastructure.keras.compat import keras, tf
+
+    # the benchmarks build many models on purpose: no retracing warnings
+    tf.get_logger().setLevel("ERROR")
+    return keras
 
 
 @dataclass(frozen=True)
@@ -40,11 +48,11 @@ class Digits:
         return batches_of_inputs
 
 
-def seed_everything(seed: int) -> None:
+def seed_everything(seed: int, keras: Any = None) -> None:
+    """Python's, numpy's and the Keras back end's random seeds."""
     random.seed(seed)
     np.random.seed(seed)
-    tf.random.set_seed(seed)
-    keras.utils.set_random_seed(seed)
+    (keras or keras2()).utils.set_random_seed(seed)
 
 
 def load_split(seed: int, test_size: float = 0.25) -> Digits:
@@ -57,8 +65,9 @@ def load_split(seed: int, test_size: float = 0.25) -> Digits:
     return Digits(x_train, y_train.astype(np.int64), x_test, y_test.astype(np.int64))
 
 
-def build_cnn(filters: int = 16) -> keras.Model:
+def build_cnn(filters: int = 16, keras: Any = None) -> Any:
     """Conv-BN-free CNN small enough for 2 CPU cores: two convolutions and a dense head."""
+    keras = keras or keras2()
     inputs = keras.Input((8, 8, 1))
     x = keras.layers.Conv2D(filters, 3, padding="same", activation="relu")(inputs)
     x = keras.layers.Conv2D(2 * filters, 3, strides=2, padding="same", activation="relu")(x)
@@ -68,7 +77,8 @@ def build_cnn(filters: int = 16) -> keras.Model:
     return keras.Model(inputs, outputs)
 
 
-def compile_for_training(model: keras.Model, learning_rate: float = 1e-3) -> keras.Model:
+def compile_for_training(model: Any, learning_rate: float = 1e-3, keras: Any = None) -> Any:
+    keras = keras or keras2()
     model.compile(
         optimizer=keras.optimizers.Adam(learning_rate),
         loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
@@ -77,6 +87,6 @@ def compile_for_training(model: keras.Model, learning_rate: float = 1e-3) -> ker
     return model
 
 
-def accuracy(model: keras.Model, data: Digits) -> float:
+def accuracy(model: Any, data: Digits) -> float:
     logits = model.predict(data.x_test, batch_size=256, verbose=0)
     return float(np.mean(np.argmax(logits, axis=-1) == data.y_test))

@@ -115,6 +115,60 @@ def test_registry_scaling_prints_ratios_per_operation(scripts, capsys):
         assert math.isfinite(per_method_us) and math.isfinite(slope)
 
 
+def test_digits_qat_keras3_prints_a_table_per_back_end_and_the_keras2_comparison(
+    scripts, capsys, tmp_path
+):
+    table = tmp_path / "digits_keras3.txt"
+    results = scripts("digits_qat_keras3").main(["--tiny", "--table", str(table)], log=print)
+    output = capsys.readouterr().out
+    assert list(results) == ["tensorflow", "jax", "keras2"]
+    for title in ("Keras 3 on tensorflow:", "Keras 3 on jax:", "Keras 2 (tf_keras):"):
+        assert title in output
+    for back_end in ("tensorflow", "jax"):
+        assert set(results[back_end]) == {
+            "float",
+            "PTQ",
+            "QAT STE",
+            "QAT LSQ",
+            "Keras int8 PTQ",
+            "PTQ of Keras 2 float",
+        }
+        # the same float weights quantized by either Keras: the same accuracy (to one image of
+        # the 450, should float rounding tip one prediction)
+        for label, values in results[back_end]["PTQ of Keras 2 float"].items():
+            assert values == pytest.approx(results["keras2"]["PTQ"][label], abs=1.01 / 450)
+        assert all(
+            0 <= value <= 1
+            for per_bits in results[back_end].values()
+            for values in per_bits.values()
+            for value in values
+        )
+        comparison = output.split(f"Keras 3 on {back_end} - Keras 2, points")[1]
+        for name in ("PTQ", "PTQ of Keras 2 float", "QAT STE", "QAT LSQ"):
+            cells = re.search(rf"^{name}\s+(.*)$", comparison, flags=re.M).group(1)
+            assert len(re.findall(r"[-+]\d+\.\d+ \(( in|OUT)\s*\d+\.\d+\)", cells)) == 2
+    assert "tfmot 8-bit QAT" in results["keras2"]
+    assert table.read_text(encoding="utf-8").startswith("Keras 3 on tensorflow:")
+
+
+def test_qat_overhead_keras3_prints_step_and_inference_ratios_per_back_end(scripts, capsys):
+    results = scripts("qat_overhead_keras3").main(["--tiny"])
+    output = capsys.readouterr().out
+    assert list(results) == ["tensorflow", "jax"]
+    names = ["float", "our STE QAT", "our LSQ QAT"]
+    for back_end, result in results.items():
+        assert result["backend"] == back_end
+        for kind in ("training", "inference"):
+            assert list(result[kind]) == names
+            assert all(seconds > 0 and math.isfinite(seconds) for seconds in result[kind].values())
+        for name in names[1:]:
+            assert re.search(
+                rf"target {name} step <= 1.3x float on {back_end}: {NUMBER}x, (met|NOT met)",
+                output,
+            )
+    assert len(re.findall(r"^float\s+\d", output, flags=re.M)) == 4  # a table per back end, kind
+
+
 def test_tflite_export_prints_accuracy_size_and_latency_beside_tfmot(scripts, capsys, tmp_path):
     table = tmp_path / "tflite.txt"
     figures = scripts("tflite_export").main(["--tiny", "--table", str(table)])

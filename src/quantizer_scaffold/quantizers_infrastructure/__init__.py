@@ -6,12 +6,10 @@ and raise ``MissingDependencyError`` (an ImportError) naming what to install whe
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
-
 from .common import *  # noqa: F403
 from .common import __all__ as _common_all
-from .common.dependencies import MissingDependencyError, require_keras_runtime
+from .common.dependencies import require_keras_runtime
+from .common.lazy_exports import lazy_exports
 
 # public name that needs TensorFlow -> module (under this package) that defines it
 _KERAS_EXPORTS = {
@@ -34,19 +32,12 @@ _KERAS_EXPORTS = {
 
 __all__ = [*_common_all, *_KERAS_EXPORTS]
 
-
-def __getattr__(name: str) -> Any:
-    module = _KERAS_EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    try:
-        require_keras_runtime(name)
-    except MissingDependencyError as error:
-        raise MissingDependencyError(str(error), name=name) from None
-    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = lazy_exports(
+    __name__,
+    globals(),
+    {
+        name: (f"{__name__}.{module}", require_keras_runtime)
+        for name, module in _KERAS_EXPORTS.items()
+    },
+    __all__,
+)

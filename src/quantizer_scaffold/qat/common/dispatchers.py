@@ -18,9 +18,9 @@ back end, in three places:
 
 A dispatcher module is imported only when a member of a foreign enum is looked up (or by
 ``import_dispatchers`` before a model loads, so that the project's quantizer classes are
-registered for deserialization). Back ends: ``keras`` is Keras 2 (tf_keras); a new back end
-adds its built-in module to ``BUILTIN_DISPATCHERS`` and projects name it in their entry
-point, nothing else changes. This module does not import TensorFlow.
+registered for deserialization). Back ends: ``keras`` is Keras 2 (tf_keras), ``keras3`` is
+Keras 3; a new back end adds its built-in module to ``BUILTIN_DISPATCHERS`` and projects name
+it in their entry point, nothing else changes. This module does not import TensorFlow.
 """
 
 from __future__ import annotations
@@ -41,7 +41,10 @@ ENUM_NAME = "TrainingMethod"
 DEFAULT_BACKEND = "keras"
 BUILTIN_DISPATCHERS = {
     "keras": "quantizer_scaffold.qat.keras.quantizer.quantization_dispatcher_builder",
+    "keras3": "quantizer_scaffold.qat.keras3.quantizer.quantization_dispatcher_builder",
 }
+# back ends the generator renders quantizers for (the others are filled in by hand for now)
+SCAFFOLDED_BACKENDS = {"keras"}
 
 
 @dataclass(frozen=True)
@@ -236,10 +239,15 @@ def get_trainable_quantizer_class(
             f"{tm.name}: {', '.join(m.name for m in methods)}" for tm, methods in table.items()
         )
         name = training_method.name
+        if backend in SCAFFOLDED_BACKENDS:
+            remedy = (
+                f"scaffold one with: scaffold-quantizer --method {name} --target {target.value} "
+                f"--quantization-method {method.value}"
+            )
+        else:
+            remedy = f"add a {backend} quantizer class to the dictionaries of {dispatcher.module}"
         raise ValueError(
             f"no {target.name} quantizer is registered for training method {name} with "
-            f"{method.name} in {dispatcher.module} (registered: {registered or 'none'}); "
-            f"scaffold one with: scaffold-quantizer --method {name} --target {target.value} "
-            f"--quantization-method {method.value}"
+            f"{method.name} in {dispatcher.module} (registered: {registered or 'none'}); " + remedy
         )
     return quantizer_class

@@ -11,10 +11,11 @@ Loading runs inside tfmot's ``quantize_scope`` too, so models built with tfmot's
 
 from __future__ import annotations
 
-import importlib
 import os
 from typing import Any
 
+from ..common.frameworks import KERAS2
+from ..common.saved_models import check_saved_keras, import_quantizer_modules
 from .compat import keras, safe_mode_scope, tfmot
 
 # importing these modules registers every quantizer class the project ships
@@ -27,13 +28,8 @@ _REGISTERING_MODULES = (
 
 
 def import_registered_quantizers() -> None:
-    """Import the modules that register quantizers (cheap after the first call): the library's,
-    and every installed project's Keras 2 dispatcher (found by its entry point)."""
-    for module in _REGISTERING_MODULES:
-        importlib.import_module(module)
-    from quantizer_scaffold.qat.common.dispatchers import import_dispatchers
-
-    import_dispatchers("keras")
+    """Import the modules that register the Keras 2 quantizer classes, installed projects' too."""
+    import_quantizer_modules(_REGISTERING_MODULES, "keras")
 
 
 def load_quantized_model(
@@ -42,10 +38,9 @@ def load_quantized_model(
     compile: bool = True,
 ) -> keras.Model:
     """Load a ``.keras`` file or a SavedModel directory (and ``.h5``) saved with quantizers."""
-    import_registered_quantizers()
     path = os.fspath(path)
-    if not os.path.exists(path):
-        raise FileNotFoundError(f"no saved model at {path!r}")
+    check_saved_keras(path, KERAS2)
+    import_registered_quantizers()
     with safe_mode_scope(), tfmot.quantization.keras.quantize_scope():
         return keras.models.load_model(
             path, custom_objects=custom_objects, compile=compile, safe_mode=True

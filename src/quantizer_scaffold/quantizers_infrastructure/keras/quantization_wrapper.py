@@ -22,25 +22,18 @@ int32 grid where the wrapper can tell it (``bias_grid``).
 from __future__ import annotations
 
 import contextlib
-import inspect
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 import numpy as np
 
-from ..common.base_inferable_quantizer import BaseInferableQuantizer
-from ..common.base_trainable_quantizer import BaseTrainableQuantizer
+from ..common.frameworks import KERAS2, check_keras
+from ..common.wrapping import QuantizationWrapperMixin, Quantizer
 from .bias_grid import BiasGrid, bias_grid_weight
 from .compat import keras, tf
 from .quantizer_utils import quantizing_activations
 from .serialization import deserialize_quantizer, register_quantizer, serialize_quantizer
 from .tflite_forms import LayerForm, as_4d, takes_form_inputs, tflite_form
-
-Quantizer = BaseTrainableQuantizer | BaseInferableQuantizer
-
-
-def _trainable(quantizer: Quantizer) -> bool:
-    return isinstance(quantizer, BaseTrainableQuantizer)
 
 
 def per_channel_axis(quantizer: Quantizer) -> int | None:
@@ -81,18 +74,13 @@ def _is_inference(training: Any) -> bool:
     return not training
 
 
-def _check_quantizer(quantizer: Any, where: str) -> Quantizer:
-    if not isinstance(quantizer, (BaseTrainableQuantizer, BaseInferableQuantizer)):
-        raise TypeError(
-            f"{where} must be a BaseKerasTrainableQuantizer or BaseKerasInferableQuantizer, "
-            f"got {type(quantizer).__name__}"
-        )
-    return quantizer
-
-
 @register_quantizer
-class KerasQuantizationWrapper(keras.layers.Wrapper):
+class KerasQuantizationWrapper(QuantizationWrapperMixin, keras.layers.Wrapper):
     """Quantizes the named weights of ``layer`` and, in order, its output."""
+
+    framework = KERAS2
+    serialize_quantizer = staticmethod(serialize_quantizer)
+    deserialize_quantizer = staticmethod(deserialize_quantizer)
 
     def __init__(
         self,
@@ -101,29 +89,12 @@ class KerasQuantizationWrapper(keras.layers.Wrapper):
         activation_quantizers: Iterable[Quantizer] | None = None,
         **kwargs: Any,
     ) -> None:
+        check_keras(layer, KERAS2, "the layer given to KerasQuantizationWrapper (Keras 2)")
         if isinstance(layer, keras.layers.Layer):
             kwargs.setdefault("name", f"quant_{layer.name}")
         super().__init__(layer, **kwargs)
-        weights_quantizers = dict(weights_quantizers or {})
-        for attr, quantizer in weights_quantizers.items():
-            _check_quantizer(quantizer, f"{self.name}: weights_quantizers[{attr!r}]")
-        activation_quantizers = list(activation_quantizers or [])
-        for i, quantizer in enumerate(activation_quantizers):
-            _check_quantizer(quantizer, f"{self.name}: activation_quantizers[{i}]")
-        # plain attributes, out of Keras' automatic tracking (the variables are the wrapper's)
-        object.__setattr__(self, "_weights_quantizers", weights_quantizers)
-        object.__setattr__(self, "_activation_quantizers", activation_quantizers)
-        object.__setattr__(
-            self,
-            "_weights_plan",
-            [(attr, q, _trainable(q)) for attr, q in weights_quantizers.items()],
-        )
-        object.__setattr__(
-            self, "_activation_plan", [(q, _trainable(q)) for q in activation_quantizers]
-        )
-        object.__setattr__(
-            self, "_layer_takes_training", "training" in inspect.signature(layer.call).parameters
-        )
+        self._set_quantizers(layer, weights_quantizers, activation_quantizers)
+        weights_quantizers = self._weights_quantizers
         object.__setattr__(self, "_tflite_form", _inference_form(layer, weights_quantizers))
         grid_weight = bias_grid_weight(layer, weights_quantizers)
         object.__setattr__(
@@ -133,27 +104,11 @@ class KerasQuantizationWrapper(keras.layers.Wrapper):
             if grid_weight is None
             else BiasGrid(self, per_channel_axis(weights_quantizers[grid_weight])),
         )
-        object.__setattr__(self, "_quantizer_variables", {})
-
-    @property
-    def weights_quantizers(self) -> dict[str, Quantizer]:
-        """Quantizer of each quantized weight attribute of the inner layer."""
-        return self._weights_quantizers
-
-    @property
-    def activation_quantizers(self) -> list[Quantizer]:
-        """Quantizers applied, in order, to the inner layer's output."""
-        return self._activation_quantizers
-
-    @property
-    def quantizer_variables(self) -> dict[str, dict[str, tf.Variable]]:
-        """Variables each trainable quantizer created, by weight attribute or ``activation_i``."""
-        return self._quantizer_variables
 
     def build(self, input_shape: Any) -> None:
         super().build(input_shape)  # builds the inner layer
-        variables = self._quantizer_variables
-        for attr, quantizer, _ in self._weights_plan:
+        shapes = {}
+        for attr, _, _ in self._weights_plan:
             weight = getattr(self.layer, attr, None)
             if not isinstance(weight, tf.Variable):
                 available = ", ".join(
@@ -163,45 +118,8 @@ class KerasQuantizationWrapper(keras.layers.Wrapper):
                     f"{self.name}: {type(self.layer).__name__} has no weight {attr!r} to "
                     f"quantize (its weights: {available or 'none'})"
                 )
-            if isinstance(quantizer, BaseTrainableQuantizer):
-                quantizer.claim(f"{self.name}.{attr}")
-                variables[attr] = quantizer.initialize_quantization(
-                    weight.shape, f"{attr}_quantizer", self
-                )
-        if any(isinstance(q, BaseTrainableQuantizer) for q in self._activation_quantizers):
-            output_shape = self.layer.compute_output_shape(input_shape)
-            for i, quantizer in enumerate(self._activation_quantizers):
-                if isinstance(quantizer, BaseTrainableQuantizer):
-                    quantizer.claim(f"{self.name}.activation_{i}")
-                    variables[f"activation_{i}"] = quantizer.initialize_quantization(
-                        output_shape, f"activation_{i}_quantizer", self
-                    )
-
-    def calibrate(
-        self, activation_values: Sequence[np.ndarray | None] | None = None
-    ) -> dict[str, dict[str, list[float]]]:
-        """The calibration step: each trainable quantizer's ``calibrate_parameters``.
-
-        Weights quantizers get the inner layer's current (float) weight values; activation
-        quantizer ``i`` gets ``activation_values[i]`` (the layer's outputs on representative
-        data), or is skipped when that is None or not given. Run it once the weights are in
-        place (``qat_init`` does); returns what each quantizer set, by weight or
-        ``activation_i``.
-        """
-        if not self.built:
-            raise RuntimeError(
-                f"{self.name}: calibrate() needs the built wrapper (call it on data first)"
-            )
-        values = list(activation_values or [])
-        assigned = {}
-        for attr, quantizer, trainable in self._weights_plan:
-            if trainable:
-                weight = keras.backend.get_value(getattr(self.layer, attr))
-                assigned[attr] = quantizer.calibrate_parameters(weight)
-        for i, (quantizer, trainable) in enumerate(self._activation_plan):
-            if trainable and i < len(values) and values[i] is not None:
-                assigned[f"activation_{i}"] = quantizer.calibrate_parameters(values[i])
-        return assigned
+            shapes[attr] = weight.shape
+        self._initialize_quantizers(input_shape, shapes)
 
     def call(self, inputs: Any, training: Any = None, **kwargs: Any) -> Any:
         if training is None:
@@ -220,9 +138,7 @@ class KerasQuantizationWrapper(keras.layers.Wrapper):
             else:
                 outputs = self._call_layer(inputs, training, **kwargs)
         with quantizing_activations():  # grids below 8 bits in the form of int8 activations
-            for quantizer, trainable in self._activation_plan:
-                outputs = quantizer(outputs, training) if trainable else quantizer(outputs)
-        return outputs
+            return self._quantize_outputs(outputs, training)
 
     def _call_layer(self, inputs: Any, training: Any, **kwargs: Any) -> Any:
         """The inner layer's own call, with its quantized weights in place of the float ones."""
@@ -250,45 +166,15 @@ class KerasQuantizationWrapper(keras.layers.Wrapper):
     def compute_output_shape(self, input_shape: Any) -> Any:
         return self.layer.compute_output_shape(input_shape)
 
-    def convert_to_inferable_quantizers(self) -> KerasQuantizationWrapper:
-        """A new wrapper of a copy of the inner layer, every trainable quantizer converted.
+    def _weight_value(self, attr: str) -> np.ndarray:
+        return keras.backend.get_value(getattr(self.layer, attr))
 
-        The copy carries the inner layer's weights but none of the quantizers' variables.
-        """
-        weights_quantizers = {attr: _inferable(q) for attr, q in self._weights_quantizers.items()}
-        activation_quantizers = [_inferable(q) for q in self._activation_quantizers]
-        layer = self.layer.__class__.from_config(self.layer.get_config())
-        wrapper = type(self)(layer, weights_quantizers, activation_quantizers, name=self.name)
-        if self.layer.built:
-            wrapper.build(self._build_input_shape)
-            layer.set_weights(self.layer.get_weights())
-        return wrapper
+    def _build_like(self, wrapper: KerasQuantizationWrapper) -> None:
+        wrapper.build(self._build_input_shape)
 
-    def get_config(self) -> dict[str, Any]:
-        config = super().get_config()
-        config["weights_quantizers"] = {
-            attr: serialize_quantizer(q, self.name) for attr, q in self._weights_quantizers.items()
-        }
-        config["activation_quantizers"] = [
-            serialize_quantizer(q, self.name) for q in self._activation_quantizers
-        ]
-        return config
-
-    @classmethod
-    def from_config(
-        cls, config: dict[str, Any], custom_objects: dict[str, Any] | None = None
-    ) -> KerasQuantizationWrapper:
-        config = dict(config)
-        layer = keras.layers.deserialize(config.pop("layer"), custom_objects=custom_objects)
-        weights_quantizers = {
-            attr: deserialize_quantizer(q, custom_objects)
-            for attr, q in config.pop("weights_quantizers", {}).items()
-        }
-        activation_quantizers = [
-            deserialize_quantizer(q, custom_objects)
-            for q in config.pop("activation_quantizers", [])
-        ]
-        return cls(layer, weights_quantizers, activation_quantizers, **config)
+    @staticmethod
+    def _deserialize_layer(spec: dict[str, Any], custom_objects: Any) -> keras.layers.Layer:
+        return keras.layers.deserialize(spec, custom_objects=custom_objects)
 
 
 @contextlib.contextmanager
@@ -305,14 +191,3 @@ def _standing_in(layer: keras.layers.Layer, values: Mapping[str, Any]) -> Iterat
     finally:
         for attr, value in originals.items():
             object.__setattr__(layer, attr, value)
-
-
-def _inferable(quantizer: Quantizer) -> BaseInferableQuantizer:
-    if isinstance(quantizer, BaseTrainableQuantizer):
-        quantizer = quantizer.convert2inferable()
-        if not isinstance(quantizer, BaseInferableQuantizer):
-            raise TypeError(
-                f"convert2inferable() must return a BaseKerasInferableQuantizer, "
-                f"got {type(quantizer).__name__}"
-            )
-    return quantizer

@@ -1,4 +1,4 @@
-"""The quantization math of docs/DESIGN.md, written once for every Keras quantizer.
+"""The quantization math of docs/DESIGN.md for every Keras 2 quantizer (``common/grid_math.py``).
 
 Inferable, built-in STE and scaffolded quantizers all call these functions, so a trainable
 quantizer and its inferable counterpart cannot drift apart.
@@ -27,11 +27,16 @@ from __future__ import annotations
 import contextlib
 import contextvars
 from collections.abc import Iterator
+from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
 
+from ..common import grid_math
 from .compat import tf
+
+# the elementwise functions grid_math needs, in TensorFlow
+_TF_OPS = SimpleNamespace(floor=tf.floor, minimum=tf.minimum, maximum=tf.maximum)
 
 MIN_THRESHOLD = 2.0**-16
 
@@ -59,7 +64,20 @@ def quantizing_activations() -> Iterator[None]:
 
 def round_half_up(x: Any) -> tf.Tensor:
     """``floor(x + 0.5)``: the rounding used by every quantizer of this package."""
-    return tf.floor(x + 0.5)
+    return grid_math.round_half_up(_TF_OPS, x)
+
+
+def as_tensor(x: Any) -> tf.Tensor:
+    return tf.convert_to_tensor(x)
+
+
+def static_shape(x: tf.Tensor) -> tuple[int | None, ...]:
+    return tuple(x.shape.as_list())
+
+
+def constant(values: Any, like: tf.Tensor) -> tf.Tensor:
+    """``values`` as a constant of ``like``'s dtype."""
+    return tf.constant(values, like.dtype)
 
 
 def ste_round(x: Any) -> tf.Tensor:
@@ -115,11 +133,12 @@ def adjust_range_to_include_zero(
     range_min: Any, range_max: Any, n_bits: int
 ) -> tuple[tf.Tensor, tf.Tensor]:
     """Move [a, b] so 0 is exactly on the 2^n-level grid (a > 0 -> [0, b], b < 0 -> [a, 0])."""
-    range_min = tf.minimum(tf.convert_to_tensor(range_min, tf.float32), 0.0)
-    range_max = tf.maximum(tf.convert_to_tensor(range_max, tf.float32), 0.0)
-    scale = (range_max - range_min) / (2.0**n_bits - 1)
-    adjusted_min = scale * round_half_up(range_min / scale)
-    return adjusted_min, range_max - range_min + adjusted_min
+    return grid_math.zero_adjusted_range(
+        _TF_OPS,
+        tf.convert_to_tensor(range_min, tf.float32),
+        tf.convert_to_tensor(range_max, tf.float32),
+        n_bits,
+    )
 
 
 def symmetric_quantize(x: Any, threshold: Any, n_bits: int, signed: bool = True) -> tf.Tensor:
@@ -128,10 +147,8 @@ def symmetric_quantize(x: Any, threshold: Any, n_bits: int, signed: bool = True)
     ``threshold`` is a scalar or already broadcastable against ``x`` (``channel_broadcast``).
     """
     x = tf.convert_to_tensor(x)
-    threshold = tf.cast(threshold, x.dtype)
-    delta = threshold / float(2 ** (n_bits - int(signed)))
-    low = -threshold if signed else tf.zeros_like(threshold)
-    return _fake_quant(x, low, threshold - delta, n_bits)
+    low, high = grid_math.symmetric_bounds(tf.cast(threshold, x.dtype), n_bits, signed)
+    return _fake_quant(x, low, high, n_bits)
 
 
 def uniform_quantize(x: Any, range_min: Any, range_max: Any, n_bits: int) -> tf.Tensor:
@@ -153,9 +170,8 @@ def _fake_quant(x: tf.Tensor, low: tf.Tensor, high: tf.Tensor, n_bits: int) -> t
         axis = _channel_axis_of(low.shape, x.shape)
         if axis is not None:
             return _fake_quant_per_channel(x, low, high, n_bits, axis)
-    scale = (high - low) / float(2**n_bits - 1)
     clipped = ste_clip(x, low, high)
-    quantized = round_half_up((clipped - low) / scale) * scale + low
+    quantized = grid_math.quantize_clipped(_TF_OPS, clipped, low, high, n_bits)
     # exact forward value, gradient of the clip (the bracket is exactly zero)
     return tf.stop_gradient(quantized) + (clipped - tf.stop_gradient(clipped))
 

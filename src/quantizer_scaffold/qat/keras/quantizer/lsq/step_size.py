@@ -16,38 +16,13 @@ from __future__ import annotations
 import math
 from typing import Any
 
-import numpy as np
-
+from quantizer_scaffold.qat.common.lsq import (  # noqa: F401  (the shared LSQ math)
+    initial_step_size,
+    integer_bounds,
+    threshold_per_step,
+)
 from quantizer_scaffold.quantizers_infrastructure.keras import quantizer_utils
 from quantizer_scaffold.quantizers_infrastructure.keras.compat import tf
-
-
-def integer_bounds(num_bits: int, signed: bool) -> tuple[int, int]:
-    """``(Qn, Qp)``: signed ``(2^(b-1), 2^(b-1) - 1)``, unsigned ``(0, 2^b - 1)``."""
-    if signed:
-        if num_bits < 2:
-            raise ValueError(
-                "LSQ needs at least 2 bits for a signed tensor (1 bit leaves the grid {-s, 0}, "
-                "Qp = 0): use num_bits >= 2"
-            )
-        return 2 ** (num_bits - 1), 2 ** (num_bits - 1) - 1
-    return 0, 2**num_bits - 1
-
-
-def threshold_per_step(num_bits: int, signed: bool) -> float:
-    """``t / s`` on the symmetric grid: ``2^(b-1)`` signed, ``2^b`` unsigned."""
-    return float(2 ** (num_bits - int(signed)))
-
-
-def initial_step_size(values: np.ndarray, qp: int, channel_axis: int | None) -> np.ndarray:
-    """The paper's ``2 * mean(|v|) / sqrt(Qp)``, per channel along ``channel_axis`` if given."""
-    values = np.abs(np.asarray(values, dtype=np.float64))
-    if channel_axis is None:
-        mean = np.mean(values).reshape([1])
-    else:
-        axis = channel_axis % values.ndim
-        mean = np.mean(values, axis=tuple(i for i in range(values.ndim) if i != axis))
-    return (2.0 * mean / math.sqrt(qp)).astype(np.float32)
 
 
 def gradient_scale(values_per_step: Any, qp: int) -> Any:

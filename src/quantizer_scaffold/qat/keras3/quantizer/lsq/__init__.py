@@ -1,0 +1,1 @@
+"""LSQ (learned step size) trainable quantizers for Keras 3."""

@@ -1,0 +1,20 @@
+"""Registration of Keras 3 quantizer classes for saving and loading (``common/registration.py``).
+
+Each class is registered as ``"<module>><ClassName>"`` in Keras 3's own registry, apart from
+the Keras 2 one, so the Keras 2 and Keras 3 classes of one name never meet.
+"""
+
+from __future__ import annotations
+
+from ..common.registration import QuantizerRegistry
+from .compat import keras
+
+_REGISTRY = QuantizerRegistry(keras, "@qi3.register_quantizer")
+
+# ``@register_quantizer`` (or ``@register_quantizer(package=..., name=...)``) makes a class
+# loadable by ``load_quantized_model``
+register_quantizer = _REGISTRY.register
+registered_quantizer_classes = _REGISTRY.classes
+is_registered = _REGISTRY.is_registered
+serialize_quantizer = _REGISTRY.serialize
+deserialize_quantizer = _REGISTRY.deserialize
