@@ -93,7 +93,7 @@ def test_the_bias_stays_float_when_the_weight_steps_are_per_input_channel(x, cha
 
 def test_a_learned_input_step_moves_the_bias_grid_in_a_traced_model_and_finalizes_alike(x):
     keras.utils.set_random_seed(2)
-    inputs = keras.Input((6,))
+    inputs = keras.Input((6,), name="vector")
     model = keras.Model(inputs, L.Dense(3, bias_initializer="random_normal", name="dense")(inputs))
     data = np.random.default_rng(3).normal(size=(16, 6)).astype(np.float32)
     lsq = QATConfig(
@@ -103,7 +103,7 @@ def test_a_learned_input_step_moves_the_bias_grid_in_a_traced_model_and_finalize
     dense = qat_model.get_layer("quant_dense")
     graph = tf.function(lambda v: qat_model(v, training=False))
     before = graph(data).numpy()
-    (step,) = qat_model.get_layer("quant_input_1").quantizer_variables["activation_0"].values()
+    (step,) = qat_model.get_layer("quant_vector").quantizer_variables["activation_0"].values()
     step.assign(step * 1.37)  # as training would move it
     after = graph(data).numpy()  # the same trace
     assert not np.array_equal(before, after)
@@ -111,7 +111,7 @@ def test_a_learned_input_step_moves_the_bias_grid_in_a_traced_model_and_finalize
     finalized = qat_finalize(qat_model)
     np.testing.assert_array_equal(after, finalized(data).numpy())
     # the bias grid the traced function used is the one of the new step
-    input_step = finalized.get_layer("quant_input_1").activation_quantizers[0].grid().scale[0]
+    input_step = finalized.get_layer("quant_vector").activation_quantizers[0].grid().scale[0]
     weight_steps = np.asarray(
         finalized.get_layer("quant_dense").weights_quantizers["kernel"].grid().scale
     )
