@@ -6,11 +6,12 @@ one) directly: the transpose the converter puts in front of ``FULLY_CONNECTED`` 
 ``expand_dims`` of a 1-D convolution fail (``'tfl.transpose' op has mismatched quantized
 axes``, or a per-axis type mismatch). So a quantization wrapper whose inner layer is a
 ``Dense``, ``Conv1D`` or ``DepthwiseConv1D`` with a weight quantized per channel computes that
-layer with the 2-D op on a 4-D view of its weights (``[in, out] -> [1, 1, in, out]``),
-quantized in that view: the values of the layer's own ``call``, and a ``CONV_2D`` /
-``DEPTHWISE_CONV_2D`` with per-channel int8 weights after conversion (Keras 2: in inference;
-Keras 3: while ``export_tflite`` traces the model). A ``Dense`` quantized per tensor has a
-form too (``per_tensor_forms``): its bias added before a sequence takes its shape again.
+layer with the 2-D op on a 4-D view of its weights (``[in, out] -> [1, 1, in, out]``; a
+Dense's input vectors as one row of pixels), quantized in that view: the values of the
+layer's own ``call``, and a ``CONV_2D`` / ``DEPTHWISE_CONV_2D`` with per-channel int8 weights
+after conversion (Keras 2: in inference; Keras 3: while ``export_tflite`` traces the model).
+A ``Dense`` quantized per tensor has a form too (``per_tensor_forms``): its bias added before
+a sequence takes its shape again.
 
 The view only prepends unit axes, so a quantizer whose ``channel_axis`` counts from the end
 (``-1``, as ``qat_init`` sets it) quantizes the same channels in both layouts. The forms read
@@ -55,9 +56,14 @@ def _bias_and_activation(layer: Any, outputs: tf.Tensor) -> tf.Tensor:
 
 
 def _dense(layer: Any, inputs: tf.Tensor, weights: dict[str, tf.Tensor]) -> tf.Tensor:
-    """``Dense`` as a 1x1 convolution of every input vector."""
+    """``Dense`` as a 1x1 convolution of one image whose one row holds every input vector.
+
+    One row of N pixels rather than N one-pixel images: the same op for TFLite, and in
+    TensorFlow about as fast as the layer's own matrix product (N images: 1.15x slower in
+    benchmarks/inference.py).
+    """
     kernel = weights["kernel"]
-    pixels = tf.reshape(inputs, [-1, 1, 1, kernel.shape[-2]])
+    pixels = tf.reshape(inputs, [1, 1, -1, kernel.shape[-2]])
     outputs = _bias_and_activation(layer, tf.nn.conv2d(pixels, kernel, 1, "VALID"))
     return _in_input_shape(outputs, inputs, layer.units)
 

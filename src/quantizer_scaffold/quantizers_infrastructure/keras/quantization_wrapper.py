@@ -13,13 +13,16 @@ A trainable quantizer (a ``BaseTrainableQuantizer``, decided once by class) is c
 is the QAT flow's calibration step, run once the inner layer's float weights are in place.
 
 In inference, a ``Dense``, ``Conv1D`` or ``DepthwiseConv1D`` whose weight is quantized per
-channel (``channel_axis`` counted from the end) is computed in its TensorFlow Lite form
-(``tflite_forms``): the same values, and a graph TFLite's converter turns into int8 kernels.
+channel (``channel_axis`` counted from the end), and a ``Dense`` quantized per tensor, are
+computed in their TensorFlow Lite form (``tflite_forms``): the same values, and a graph
+TFLite's converter turns into int8 kernels. In inference too, the bias is added on TFLite's
+int32 grid where the wrapper can tell it (``bias_grid``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import contextlib
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 import numpy as np
@@ -33,12 +36,17 @@ from ..tflite_forms import (
     as_4d,
     form_for_weights,
     layer_forms,
+    per_channel_axis,
+    per_tensor_forms,
     takes_form_inputs,
 )
+from .bias_grid import BiasGrid, bias_grid_weight
+from .quantizer_utils import quantizing_activations
 from .serialization import deserialize_quantizer, register_quantizer, serialize_quantizer
 
-# this Keras' layers with a TFLite form (tflite_forms.py)
+# this Keras' layers with a TFLite form (tflite_forms.py): per channel, and per tensor
 TFLITE_FORMS = layer_forms(keras.layers, depthwise_attribute="depthwise_kernel")
+PER_TENSOR_FORMS = per_tensor_forms(keras.layers)
 
 
 def _is_inference(training: Any) -> bool:
@@ -69,8 +77,16 @@ class KerasQuantizationWrapper(QuantizationWrapperMixin, keras.layers.Wrapper):
             kwargs.setdefault("name", f"quant_{layer.name}")
         super().__init__(layer, **kwargs)
         self._set_quantizers(layer, weights_quantizers, activation_quantizers)
+        weights_quantizers = self._weights_quantizers
+        form = form_for_weights(layer, weights_quantizers, TFLITE_FORMS, PER_TENSOR_FORMS)
+        object.__setattr__(self, "_tflite_form", form)
+        grid_weight = bias_grid_weight(layer, weights_quantizers)
         object.__setattr__(
-            self, "_tflite_form", form_for_weights(layer, self._weights_quantizers, TFLITE_FORMS)
+            self,
+            "_bias_grid",
+            None
+            if grid_weight is None
+            else BiasGrid(self, per_channel_axis(weights_quantizers[grid_weight])),
         )
 
     def build(self, input_shape: Any) -> None:
@@ -92,43 +108,45 @@ class KerasQuantizationWrapper(QuantizationWrapperMixin, keras.layers.Wrapper):
     def call(self, inputs: Any, training: Any = None, **kwargs: Any) -> Any:
         if training is None:
             training = False
-        if (
-            self._tflite_form is not None
-            and not kwargs
-            and _is_inference(training)
-            and takes_form_inputs(self._tflite_form, inputs)
-        ):
-            outputs = self._call_in_tflite_form(inputs, training)
-        else:
-            outputs = self._call_layer(inputs, training, **kwargs)
-        return self._quantize_outputs(outputs, training)
+        layer = self.layer
+        inference = _is_inference(training)
+        bias = self._bias_grid() if inference and self._bias_grid is not None else None
+        with _standing_in(layer, {} if bias is None else {"bias": bias}):
+            if (
+                self._tflite_form is not None
+                and not kwargs
+                and inference
+                and takes_form_inputs(self._tflite_form, inputs)
+            ):
+                outputs = self._call_in_tflite_form(inputs, training)
+            else:
+                outputs = self._call_layer(inputs, training, **kwargs)
+        with quantizing_activations():  # grids below 8 bits in the form of int8 activations
+            return self._quantize_outputs(outputs, training)
 
     def _call_layer(self, inputs: Any, training: Any, **kwargs: Any) -> Any:
         """The inner layer's own call, with its quantized weights in place of the float ones."""
         layer = self.layer
-        originals = []
-        try:
-            for attr, quantizer, trainable in self._weights_plan:
-                weight = getattr(layer, attr)
-                originals.append((attr, weight))
-                quantized = quantizer(weight, training) if trainable else quantizer(weight)
-                # bypass Keras' attribute tracking: the variable stays the layer's weight
-                object.__setattr__(layer, attr, quantized)
-            if self._layer_takes_training:
-                kwargs["training"] = training
-            outputs = layer.call(inputs, **kwargs)
-        finally:
-            for attr, weight in originals:
-                object.__setattr__(layer, attr, weight)
-        return outputs
+        quantized = {
+            attr: quantizer(getattr(layer, attr), training)
+            if trainable
+            else quantizer(getattr(layer, attr))
+            for attr, quantizer, trainable in self._weights_plan
+        }
+        if self._layer_takes_training:
+            kwargs["training"] = training
+        with _standing_in(layer, quantized):
+            return layer.call(inputs, **kwargs)
 
     def _call_in_tflite_form(self, inputs: tf.Tensor, training: Any) -> tf.Tensor:
-        """The inner layer's TFLite form, its weight quantized in the form's 4-D view."""
-        attribute = self._tflite_form.attribute
+        """The inner layer's TFLite form, its weight quantized in the form's view."""
+        form = self._tflite_form
+        attribute = form.attribute
         ((_, quantizer, trainable),) = self._weights_plan
-        view = as_4d(getattr(self.layer, attribute))
+        weight = getattr(self.layer, attribute)
+        view = as_4d(weight) if form.in_4d else weight
         quantized = quantizer(view, training) if trainable else quantizer(view)
-        return self._tflite_form.form(self.layer, inputs, {attribute: quantized})
+        return form.form(self.layer, inputs, {attribute: quantized})
 
     def compute_output_shape(self, input_shape: Any) -> Any:
         return self.layer.compute_output_shape(input_shape)
@@ -142,3 +160,19 @@ class KerasQuantizationWrapper(QuantizationWrapperMixin, keras.layers.Wrapper):
     @staticmethod
     def _deserialize_layer(spec: dict[str, Any], custom_objects: Any) -> keras.layers.Layer:
         return keras.layers.deserialize(spec, custom_objects=custom_objects)
+
+
+@contextlib.contextmanager
+def _standing_in(layer: keras.layers.Layer, values: Mapping[str, Any]) -> Iterator[None]:
+    """Within it, ``layer``'s attributes read ``values`` (quantized weights, the rounded bias).
+
+    Set past Keras' attribute tracking: the variables stay the layer's weights.
+    """
+    originals = {attr: getattr(layer, attr) for attr in values}
+    try:
+        for attr, value in values.items():
+            object.__setattr__(layer, attr, value)
+        yield
+    finally:
+        for attr, value in originals.items():
+            object.__setattr__(layer, attr, value)

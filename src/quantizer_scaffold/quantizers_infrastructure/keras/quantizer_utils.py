@@ -15,6 +15,12 @@ Conventions:
   TensorFlow Lite's converter reads a depthwise kernel's per-channel grid.
 - Gradients are straight-through: 1 for ``x`` inside the range and 0 outside; the range
   bounds receive the gradient of the values clipped to them (as the fused op does).
+- Below 8 bits a grid is written as 8-bit fake-quant ops of its step, the form in which
+  TensorFlow Lite's converter stores its values in int8 tensors
+  (``tflite_grids.fused_fake_quant``): for weights, the n-bit op followed by the 8-bit one;
+  for activations (inside ``quantizing_activations()``, which ``KerasQuantizationWrapper``
+  enters for its output quantizers), the 8-bit op, the clip to the n-bit levels, and the 8-bit
+  op again. Both give the same values and gradients.
 """
 
 from __future__ import annotations
@@ -26,6 +32,8 @@ from .compat import tf  # first: the clear error when the Keras runtime is missi
 
 # isort: split
 from ..common import grid_math
+from ..common.activation_scope import quantizing_activations as quantizing_activations
+from ..common.activation_scope import quantizing_activations_now
 from ..tflite_grids import fused_fake_quant
 
 # the elementwise functions grid_math needs, in TensorFlow
@@ -136,7 +144,7 @@ def _fake_quant(x: tf.Tensor, low: tf.Tensor, high: tf.Tensor, n_bits: int) -> t
     The dispatch below looks at static shapes only, so inside a ``tf.function`` it costs
     nothing after tracing.
     """
-    fused = fused_fake_quant(x, low, high, n_bits)
+    fused = fused_fake_quant(x, low, high, n_bits, activation=quantizing_activations_now())
     if fused is not None:
         return fused
     clipped = ste_clip(x, low, high)

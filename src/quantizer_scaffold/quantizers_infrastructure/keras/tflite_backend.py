@@ -7,13 +7,14 @@ tensorflow 2.21; tests/deploy/test_tflite_export.py holds the evidence):
   form), which gives the tensor's scale and zero point; any other quantizer arithmetic is
   plain float ops, whose levels no int8 scale reproduces;
 - weights: at most 8 bits (below 8 the converter packs them into int4 tensors unless an 8-bit
-  fake-quant of the same step follows, as quantizer_utils does), zero point 0 (its int8
-  kernels take symmetric weights only), per channel along the output channels, the
+  fake-quant of the same step follows, as quantizer_utils writes them), zero point 0 (its
+  int8 kernels take symmetric weights only), per channel along the output channels, the
   fake-quant op feeding a 2-D (depthwise) convolution directly (the TFLite forms of
   ``quantization_wrapper`` see to Dense and the 1-D layers); per-channel transposed
   convolutions are refused by the converter;
-- activations: 8 bits, one grid per tensor (below 8 bits the converter makes a tensor type its
-  int8 kernels do not take);
+- activations: one grid per tensor, computed by an 8-bit fake-quant op (an n-bit op gives the
+  tensor an n-bit type the int8 kernels refuse; quantizer_utils writes an n-bit activation
+  grid as 8-bit ops of its step around the clip to its levels, which stays int8);
 - every tensor between ops quantized, the model inputs too (``qat_init`` quantizes them);
 - ops it has int8 kernels for: not ``CONV_3D`` / ``CONV_3D_TRANSPOSE``.
 """
@@ -25,9 +26,16 @@ from typing import Any
 from .compat import keras, tf  # first: the clear error when the Keras runtime is missing
 
 # isort: split
+from ..common.activation_scope import quantizing_activations
 from ..tflite_backend import WrappedModelBackend, layers_without_int8_kernel
 from ..tflite_grids import FakeQuantGrid, fake_quant_grid
 from .quantization_wrapper import TFLITE_FORMS, KerasQuantizationWrapper
+
+_SEPARABLE = (
+    "TFLite computes the depthwise result inside it as a tensor of its own, which this wrapper "
+    "does not quantize; qat_init splits a separable convolution into its depthwise and "
+    "pointwise halves, each wrapped (wrap a DepthwiseConv and a Conv with kernel size 1)"
+)
 
 
 class Keras2TFLiteBackend(WrappedModelBackend):
@@ -35,7 +43,7 @@ class Keras2TFLiteBackend(WrappedModelBackend):
 
     wrapper_class = KerasQuantizationWrapper
     identity_class = keras.layers.Identity
-    no_int8_kernel = layers_without_int8_kernel(keras.layers)
+    no_int8_kernel = layers_without_int8_kernel(keras.layers, _SEPARABLE)
     transposed = (keras.layers.Conv2DTranspose,)
     forms = TFLITE_FORMS
 
@@ -61,7 +69,15 @@ class Keras2TFLiteBackend(WrappedModelBackend):
         ]
 
     def grid(self, quantizer: Any, shape: Any, activation: bool) -> FakeQuantGrid | None:
-        return fake_quant_grid(lambda x: quantizer(x), shape)
+        """Traced as the wrapper applies it (an output quantizer: as an activation)."""
+
+        def quantize(x: tf.Tensor) -> tf.Tensor:
+            if not activation:
+                return quantizer(x)
+            with quantizing_activations():
+                return quantizer(x)
+
+        return fake_quant_grid(quantize, shape)
 
     def output_shape(self, wrapper: KerasQuantizationWrapper) -> Any:
         return wrapper.layer.compute_output_shape(wrapper._build_input_shape)

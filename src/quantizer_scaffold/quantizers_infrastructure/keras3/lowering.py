@@ -26,7 +26,7 @@ class GraphLowering(Protocol):
 
     def fake_quant(self, x: Any, low: Any, high: Any, n_bits: int, activation: bool) -> Any:
         """The 2^n levels spanning ``[low, high]`` (scalars or broadcast against ``x``);
-        ``activation``: computed by a wrapper's output quantizer (``quantizing_activations``).
+        ``activation``: a wrapper's output (``common.activation_scope``).
         None: the exporter has no op for this grid, which is then computed as usual."""
 
     def layer_form(self, wrapper: Any, inputs: Any) -> tuple[str, LayerForm, Any] | None:
@@ -37,11 +37,6 @@ class GraphLowering(Protocol):
 
 _ACTIVE: contextvars.ContextVar[GraphLowering | None] = contextvars.ContextVar(
     "keras3_graph_lowering", default=None
-)
-
-
-_ACTIVATIONS: contextvars.ContextVar[bool] = contextvars.ContextVar(
-    "keras3_quantizing_activations", default=False
 )
 
 
@@ -58,19 +53,3 @@ def lowered(lowering: GraphLowering) -> Iterator[None]:
         yield
     finally:
         _ACTIVE.reset(token)
-
-
-def quantizing_activations_now() -> bool:
-    """Whether the grid being computed is a wrapper's output (see ``quantizing_activations``)."""
-    return _ACTIVATIONS.get()
-
-
-@contextlib.contextmanager
-def quantizing_activations() -> Iterator[None]:
-    """Entered by the wrapper around its output quantizers: a lowering may compute an
-    activation grid in another form than a weight grid (TFLite keeps them differently)."""
-    token = _ACTIVATIONS.set(True)
-    try:
-        yield
-    finally:
-        _ACTIVATIONS.reset(token)

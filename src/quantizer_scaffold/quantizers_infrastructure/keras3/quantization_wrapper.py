@@ -26,7 +26,6 @@ from ..common.frameworks import KERAS3, check_keras
 from ..common.wrapping import QuantizationWrapperMixin, Quantizer
 from .compat import keras
 from .lowering import active as active_lowering
-from .lowering import quantizing_activations
 from .serialization import deserialize_quantizer, register_quantizer, serialize_quantizer
 
 
@@ -87,8 +86,7 @@ class KerasQuantizationWrapper(QuantizationWrapperMixin, keras.layers.Wrapper):
             outputs = self._call_in_form(*form, inputs)
         else:
             outputs = self._call_layer(inputs, training, **kwargs)
-        with quantizing_activations():
-            return self._quantize_outputs(outputs, training)
+        return self._quantize_outputs(outputs, training)
 
     def _call_layer(self, inputs: Any, training: Any, **kwargs: Any) -> Any:
         """The inner layer's own call, with its quantized weights where it keeps the variables."""

@@ -13,9 +13,9 @@ from __future__ import annotations
 from typing import Any
 
 from ..common import grid_math
+from ..common.activation_scope import quantizing_activations_now
 from .compat import keras, ops
 from .lowering import active as active_lowering
-from .lowering import quantizing_activations_now
 
 MIN_THRESHOLD = 2.0**-16
 

@@ -25,6 +25,7 @@ import tensorflow as tf
 # TensorFlow's own freezing, as the converter's from_keras_model path uses it (no public name)
 from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2
 
+from ..common.activation_scope import quantizing_activations
 from ..tflite_backend import WrappedModelBackend, layers_without_int8_kernel
 from ..tflite_forms import (
     FormSpec,
@@ -34,9 +35,9 @@ from ..tflite_forms import (
     per_tensor_forms,
     takes_form_inputs,
 )
-from ..tflite_grids import FakeQuantGrid, fake_quant_grid, fused_fake_quant, int8_activation
+from ..tflite_grids import FakeQuantGrid, fake_quant_grid, fused_fake_quant
 from .compat import keras
-from .lowering import LayerForm, lowered, quantizing_activations
+from .lowering import LayerForm, lowered
 from .quantization_wrapper import KerasQuantizationWrapper
 
 # Keras 3 keeps a depthwise convolution's weight in ``kernel``
@@ -50,9 +51,8 @@ class TFLiteLowering:
     """The ops a Keras 3 model is traced with for TFLite (``lowering.GraphLowering``)."""
 
     def fake_quant(self, x: Any, low: Any, high: Any, n_bits: int, activation: bool) -> Any:
-        if activation and n_bits < 8 and x.dtype == tf.float32 and low.shape.num_elements() == 1:
-            return int8_activation(x, low, high, n_bits)
-        return fused_fake_quant(x, low, high, n_bits)  # None: no fused op computes it
+        # forward only (an export graph); None: no fused op computes it
+        return fused_fake_quant(x, low, high, n_bits, activation, gradient=False)
 
     def layer_form(self, wrapper: Any, inputs: Any) -> tuple[str, LayerForm, Any] | None:
         spec = _form(wrapper)
