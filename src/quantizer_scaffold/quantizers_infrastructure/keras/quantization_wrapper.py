@@ -41,7 +41,6 @@ from ..tflite_forms import (
     takes_form_inputs,
 )
 from .bias_grid import BiasGrid, bias_grid_weight
-from .quantizer_utils import quantizing_activations
 from .serialization import deserialize_quantizer, register_quantizer, serialize_quantizer
 
 # this Keras' layers with a TFLite form (tflite_forms.py): per channel, and per tensor
@@ -121,8 +120,7 @@ class KerasQuantizationWrapper(QuantizationWrapperMixin, keras.layers.Wrapper):
                 outputs = self._call_in_tflite_form(inputs, training)
             else:
                 outputs = self._call_layer(inputs, training, **kwargs)
-        with quantizing_activations():  # grids below 8 bits in the form of int8 activations
-            return self._quantize_outputs(outputs, training)
+        return self._quantize_outputs(outputs, training)
 
     def _call_layer(self, inputs: Any, training: Any, **kwargs: Any) -> Any:
         """The inner layer's own call, with its quantized weights in place of the float ones."""
