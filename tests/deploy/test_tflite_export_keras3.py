@@ -270,6 +270,22 @@ def test_ops_left_in_float_are_named_unless_allowed(tmp_path):
     assert any("bn" in op for op in report.float_ops), report.float_ops
 
 
+def test_a_model_the_default_delegate_refuses_is_checked_on_the_reference_kernels(tmp_path):
+    """An output step 1e4 times finer than input step x weight step: XNNPACK refuses it."""
+    keras.utils.set_random_seed(8)
+    inputs = keras.Input((6,), name="vector")
+    wrap = qi3.KerasQuantizationWrapper
+    grid = qi3.ActivationSymmetricInferableQuantizer
+    x = wrap(L.Identity(), activation_quantizers=[grid(8, [4.0], True)], name="quant_in")(inputs)
+    weights = {"kernel": qi3.WeightsSymmetricInferableQuantizer(8, [1.0], per_channel=False)}
+    dense = wrap(L.Dense(3), weights, [grid(8, [1e-5], True)], name="quant_dense")
+    model = keras.Model(inputs, dense(x))
+    data = [random_inputs(model, 16)[0]]
+    report = qi.export_tflite(model, tmp_path / "m.tflite", batches_of(data))
+    assert report.agreement.kernels_note.startswith("note: TFLite's default delegate (XNNPACK)")
+    assert "reference kernels" in str(report) and report.agreement.max_steps <= 1.0 + 1e-4
+
+
 def test_the_model_itself_is_unchanged_by_the_export(tmp_path):
     """The lowering is the trace's only: afterwards the model computes with keras.ops again."""
     model = dense_model()

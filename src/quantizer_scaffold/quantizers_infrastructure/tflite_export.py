@@ -83,13 +83,15 @@ class Agreement:
     identical_values: float  # share of output values that are the same
     max_steps: float | None  # largest difference in output quantization steps (None: no grid)
     max_difference: float  # largest absolute difference
+    kernels_note: str | None = None  # why the check ran on the reference kernels, if it did
 
     def __str__(self) -> str:
         steps = "" if self.max_steps is None else f"{self.max_steps:.3g} output step(s), "
+        note = f"\n{self.kernels_note}" if self.kernels_note else ""
         return (
             f"on {self.samples} samples the TFLite outputs equal the model's on "
             f"{100 * self.identical_samples:.2f}% of samples ({100 * self.identical_values:.2f}% "
-            f"of values); largest difference {steps}{self.max_difference:.3g}"
+            f"of values); largest difference {steps}{self.max_difference:.3g}{note}"
         )
 
 
@@ -242,11 +244,11 @@ def check_agreement(
     content: bytes, model: Any, backend: TFLiteBackend, representative_dataset: Any
 ) -> Agreement:
     """Run the TFLite model and the Keras model on every batch and compare their outputs."""
-    interpreter = _interpreter(content)
+    interpreter, kernels_note = _checking_interpreter(content)
     runner = interpreter.get_signature_runner()
     inputs = runner.get_input_details()
     outputs = runner.get_output_details()
-    steps = _output_steps(interpreter, outputs)
+    steps = _output_steps(_interpreter(content, delegates=False), outputs)  # ops undelegated
     names = backend.input_names(model)
     samples = same_samples = values = same_values = 0
     max_steps, max_difference = 0.0, 0.0
@@ -279,7 +281,26 @@ def check_agreement(
         same_values / values,
         round(max_steps, 3) if has_grid else None,  # both on the grid: whole steps apart
         max_difference,
+        kernels_note,
     )
+
+
+def _checking_interpreter(content: bytes) -> tuple[tf.lite.Interpreter, str | None]:
+    """The interpreter to check with: the default delegate's (XNNPACK), or TFLite's reference
+    kernels when that delegate refuses the model (it takes an op's requantization scale, input
+    step x weight step / output step, in a limited range only), with a note saying so."""
+    interpreter = _interpreter(content)
+    try:
+        interpreter.allocate_tensors()
+        return interpreter, None
+    except RuntimeError as error:
+        reason = " ".join(str(error).split())
+        note = (
+            f"note: TFLite's default delegate (XNNPACK) refused the model ({reason}): checked "
+            "with TFLite's reference kernels; an output step far finer than input step x "
+            "weight step (an activation range that collapsed in training) is the usual cause"
+        )
+        return _interpreter(content, delegates=False), note
 
 
 def _output_steps(interpreter: tf.lite.Interpreter, outputs: dict[str, dict]) -> dict[str, float]:
