@@ -11,7 +11,7 @@ passes its ``layers`` module and how to walk its call graph.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 # layers whose output TFLite computes with their input's scale and zero point
@@ -72,16 +72,26 @@ def bias_grid_weight(
     return None
 
 
-def steps_fit_bias(
-    steps: int, channel_axis: int | None, bias_axis: int, rank: int, bias_size: int
-) -> bool:
-    """Whether a weight grid of ``steps`` steps gives the bias one step (per tensor) or one per
-    bias value (per channel along the bias's axis)."""
+def step_repeats(
+    steps: int,
+    channel_axis: int | None,
+    bias_axis: int,
+    weight_shape: Sequence[int],
+    bias_size: int,
+) -> int | None:
+    """How often each of a weight grid's ``steps`` steps repeats along the bias: 1 per tensor
+    or per bias value; the depth multiplier for a depthwise weight ``[..., C, M]`` quantized per
+    input channel ``C`` (its ``C * M`` outputs ``c * M + m``); None when the steps do not follow
+    the bias's channels (per channel along another axis)."""
+    rank = len(weight_shape)
     if steps == 1:
-        return True
-    return (
-        channel_axis is not None and channel_axis % rank == bias_axis % rank and steps == bias_size
-    )
+        return 1
+    if channel_axis is None or channel_axis % rank != bias_axis % rank:
+        return None
+    if steps == bias_size:
+        return 1
+    multiplier = weight_shape[-1]
+    return multiplier if bias_axis % rank == rank - 2 and steps * multiplier == bias_size else None
 
 
 def input_source(

@@ -71,15 +71,17 @@ class BiasGrid:
             input_step = grid_step(_call(quantizer, tf.zeros([d or 1 for d in shape])))
         if weight_step is None or input_step is None or input_step.shape.num_elements() != 1:
             return tf.identity(layer.bias)
-        if not bias_sources.steps_fit_bias(
+        repeats = bias_sources.step_repeats(
             weight_step.shape.num_elements(),
             self._channel_axis,
             bias_axis,
-            weight.shape.rank,
+            weight.shape.as_list(),
             layer.bias.shape.num_elements(),
-        ):
+        )
+        if repeats is None:
             return tf.identity(layer.bias)  # per channel along another axis than the bias's
-        step = tf.stop_gradient(tf.reshape(input_step, []) * tf.reshape(weight_step, [-1]))
+        weight_step = tf.repeat(tf.reshape(weight_step, [-1]), repeats)
+        step = tf.stop_gradient(tf.reshape(input_step, []) * weight_step)
         return round_half_up(layer.bias / step) * step
 
 
