@@ -62,13 +62,26 @@ def kernel_table(layers: Any, depthwise_attribute: str) -> dict[type, tuple[str,
     }
 
 
-def bias_grid_weight(
+def per_channel_axis(quantizer: Any) -> int | None:
+    """The axis a weights quantizer quantizes per channel along, None per tensor or unknown.
+
+    Read from the ``channel_axis`` attribute every built-in and generated weights quantizer
+    has (and ``per_channel``, where a quantizer keeps an axis while quantizing per tensor).
+    """
+    if getattr(quantizer, "per_channel", True) is False:
+        return None
+    axis = getattr(quantizer, "channel_axis", None)
+    return axis if isinstance(axis, int) and not isinstance(axis, bool) else None
+
+
+def bias_weight(
     layer: Any, weights_quantizers: Mapping[str, Any], table: Mapping[type, tuple[str, int]]
-) -> str | None:
-    """The quantized weight whose grid TFLite's int32 bias of ``layer`` is on, None if none."""
+) -> tuple[str, int | None] | None:
+    """The quantized weight whose grid TFLite's int32 bias of ``layer`` is on, and the axis its
+    quantizer works per channel along (``per_channel_axis``); None if there is none."""
     attribute, _ = table.get(type(layer), (None, None))
     if attribute in weights_quantizers and getattr(layer, "use_bias", False):
-        return attribute
+        return attribute, per_channel_axis(weights_quantizers[attribute])
     return None
 
 

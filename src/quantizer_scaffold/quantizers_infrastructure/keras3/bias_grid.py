@@ -16,7 +16,6 @@ the bias stays float. Training is unchanged: the grid is applied in inference on
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 from ..common import bias_sources
@@ -102,11 +101,11 @@ def _size(tensor: Any) -> int:
     return size
 
 
-def bias_grid_weight(
-    layer: keras.layers.Layer, weights_quantizers: Mapping[str, Any]
-) -> str | None:
-    """The quantized weight whose grid TFLite's int32 bias of ``layer`` is on, None if none."""
-    return bias_sources.bias_grid_weight(layer, weights_quantizers, KERNEL_OF)
+def bias_grid_of(wrapper: keras.layers.Layer) -> BiasGrid | None:
+    """The bias grid of ``wrapper``'s inner layer; None where it has no quantized weight that
+    TFLite's int32 bias follows."""
+    found = bias_sources.bias_weight(wrapper.layer, wrapper.weights_quantizers, KERNEL_OF)
+    return None if found is None else BiasGrid(wrapper, found[1])
 
 
 def _input_source(wrapper: keras.layers.Layer) -> tuple[Any, Any] | None:

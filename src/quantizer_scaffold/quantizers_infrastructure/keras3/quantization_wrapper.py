@@ -27,8 +27,7 @@ import numpy as np
 
 from ..common.frameworks import KERAS3, check_keras
 from ..common.wrapping import QuantizationWrapperMixin, Quantizer
-from ..tflite_forms import per_channel_axis
-from .bias_grid import BiasGrid, bias_grid_weight
+from .bias_grid import bias_grid_of
 from .compat import keras
 from .lowering import active as active_lowering
 from .serialization import deserialize_quantizer, register_quantizer, serialize_quantizer
@@ -73,15 +72,7 @@ class KerasQuantizationWrapper(QuantizationWrapperMixin, keras.layers.Wrapper):
         super().__init__(layer, **kwargs)
         self._set_quantizers(layer, weights_quantizers, activation_quantizers)
         object.__setattr__(self, "_holders", {})  # weight attribute -> attribute holding it
-        weights_quantizers = self._weights_quantizers
-        grid_weight = bias_grid_weight(layer, weights_quantizers)
-        object.__setattr__(
-            self,
-            "_bias_grid",
-            None
-            if grid_weight is None
-            else BiasGrid(self, per_channel_axis(weights_quantizers[grid_weight])),
-        )
+        object.__setattr__(self, "_bias_grid", bias_grid_of(self))
 
     def build(self, input_shape: Any) -> None:
         super().build(input_shape)  # builds the inner layer
