@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 from .. import __version__
 from .errors import ScaffoldError, UsageError
 from .naming import MethodName, Target
-from .project import Project
+from .project import DEFAULT_BACKEND, Project
 
 if TYPE_CHECKING:  # parameters.py loads the runtime's framework-free core: only scaffold needs it
     from .parameters import DeclaredParameter
@@ -47,7 +47,8 @@ TEMPLATE_VARIABLES = {
     "range_max in the first math)",
     "package": "the project's import package (where generated code goes)",
     "runtime": "the package generated code imports the runtime from (quantizer_scaffold)",
-    "backend": "the back end the dispatcher serves (keras: Keras 2, tf_keras)",
+    "backend": "the back end the dispatcher serves: keras (Keras 2, tf_keras) or keras3 "
+    "(Keras 3, keras.ops, on TensorFlow or JAX)",
     "quantizers_module": "dotted module of the method's folder",
     "training_method_module": "dotted module that defines TrainingMethod",
     "dispatcher_module": "dotted module of the back end's dispatcher dictionaries",
@@ -57,18 +58,21 @@ TEMPLATE_VARIABLES = {
     "inferable_class": "the inferable quantizer class",
     "training_module": "module (file stem) of the trainable quantizer",
     "inferable_module": "module (file stem) of the inferable quantizer",
-    "test_module": "file stem of the generated test module",
+    "test_module": "file stem of the generated test module (suffixed _keras3 for Keras 3, so "
+    "that one method's pairs of both back ends have their own test modules)",
     "line_length": "the project's line length (ruff or black), for wrapping long lines",
     "generator_version": "the scaffold-quantizer version that rendered the files",
 }
 
 
-def builtin_template_dir() -> Path:
-    """The template inside the installed package (wheel), else the repository's ``templates/``."""
+def builtin_template_dir(backend: str = DEFAULT_BACKEND) -> Path:
+    """The template inside the installed package (wheel), else the repository's ``templates/``;
+    Keras 2's is ``templates/`` itself, another back end's its subfolder (``templates/keras3``)."""
     here = Path(__file__).resolve().parent
+    sub = "" if backend == DEFAULT_BACKEND else backend
     for candidate in (here.parent / "templates", here.parents[2] / "templates"):
-        if (candidate / "cookiecutter.json").is_file():
-            return candidate
+        if (candidate / sub / "cookiecutter.json").is_file():
+            return candidate / sub
     raise ScaffoldError(
         "the generator's templates are missing (looked in the package and the repository); "
         "reinstall quantizer-scaffold"
@@ -79,7 +83,7 @@ def project_template_dir(project: Project, backend: str) -> Path:
     """The project's own templates for ``backend`` if it names a folder, else the built-in ones."""
     configured = project.config.templates_for(backend)
     if configured is None:
-        return builtin_template_dir()
+        return builtin_template_dir(backend)
     folder = project.path(configured)
     if not (folder / "cookiecutter.json").is_file():
         raise UsageError(
@@ -113,7 +117,7 @@ def context(
     target: Target,
     methods: Sequence[str],
     parameters: Sequence[DeclaredParameter],
-    backend: str = "keras",
+    backend: str = DEFAULT_BACKEND,
 ) -> dict[str, object]:
     """The template variables (see ``TEMPLATE_VARIABLES``); every name comes from ``name``."""
     from .parameters import roles
@@ -144,7 +148,8 @@ def context(
         "inferable_class": name.inferable_class(target),
         "training_module": name.training_module(target),
         "inferable_module": name.inferable_module(target),
-        "test_module": name.test_module(target),
+        "test_module": name.test_module(target)
+        + ("" if backend == DEFAULT_BACKEND else f"_{backend}"),
         "line_length": project.line_length,
         "generator_version": __version__,
     }
@@ -202,7 +207,7 @@ def render(
     target: Target,
     methods: Sequence[str],
     parameters: Sequence[DeclaredParameter],
-    backend: str = "keras",
+    backend: str = DEFAULT_BACKEND,
 ) -> Rendering:
     """The files of one run, at their places in the project."""
     config = project.config

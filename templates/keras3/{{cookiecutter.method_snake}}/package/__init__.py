@@ -1,0 +1,1 @@
+"""{{ cookiecutter.method }}: a training method scaffolded by scaffold-quantizer."""
