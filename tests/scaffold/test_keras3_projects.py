@@ -206,7 +206,7 @@ def test_the_first_keras3_scaffold_creates_the_projects_keras3_registry(
     dispatcher = (root / USER_KERAS3).read_text()
     assert "Keras 3, on TensorFlow or JAX" in dispatcher and "TrainingMethod.QIL: {" in dispatcher
     trainable = root / "src/myproj/qat/keras3/quantizer/qil/weights_training_quantizer.py"
-    assert "from quantizer_scaffold.quantizers_infrastructure import keras3 as qi3" in (
+    assert "from quantizer_scaffold.quantizers_infrastructure import keras3 as qi" in (
         trainable.read_text()
     )
 

@@ -309,7 +309,7 @@ def test_update_after_the_built_in_templates_change(
         newer / "{{cookiecutter.method_snake}}" / "tests" / ("{{cookiecutter.test_module}}.py")
     )
     test_template.write_text(test_template.read_text() + "\n# renewed by the next templates\n")
-    monkeypatch.setattr(render, "builtin_template_dir", lambda backend="keras": newer)
+    monkeypatch.setattr(render, "builtin_template_dir", lambda: newer)
     report = api.update(root=root)
     assert report.conflicts == 0
     actions = {item.path: item.action for item in report.files}

@@ -48,7 +48,7 @@ TEMPLATE_VARIABLES = {
     "package": "the project's import package (where generated code goes)",
     "runtime": "the package generated code imports the runtime from (quantizer_scaffold)",
     "backend": "the back end the dispatcher serves: keras (Keras 2, tf_keras) or keras3 "
-    "(Keras 3, keras.ops, on TensorFlow or JAX)",
+    "(Keras 3, keras.ops, on TensorFlow or JAX); the built-in templates render either",
     "quantizers_module": "dotted module of the method's folder",
     "training_method_module": "dotted module that defines TrainingMethod",
     "dispatcher_module": "dotted module of the back end's dispatcher dictionaries",
@@ -65,14 +65,13 @@ TEMPLATE_VARIABLES = {
 }
 
 
-def builtin_template_dir(backend: str = DEFAULT_BACKEND) -> Path:
-    """The template inside the installed package (wheel), else the repository's ``templates/``;
-    Keras 2's is ``templates/`` itself, another back end's its subfolder (``templates/keras3``)."""
+def builtin_template_dir() -> Path:
+    """The template inside the installed package (wheel), else the repository's ``templates/``
+    (one template for every back end: ``backend`` picks Keras 2 or Keras 3 code)."""
     here = Path(__file__).resolve().parent
-    sub = "" if backend == DEFAULT_BACKEND else backend
     for candidate in (here.parent / "templates", here.parents[2] / "templates"):
-        if (candidate / sub / "cookiecutter.json").is_file():
-            return candidate / sub
+        if (candidate / "cookiecutter.json").is_file():
+            return candidate
     raise ScaffoldError(
         "the generator's templates are missing (looked in the package and the repository); "
         "reinstall quantizer-scaffold"
@@ -83,7 +82,7 @@ def project_template_dir(project: Project, backend: str) -> Path:
     """The project's own templates for ``backend`` if it names a folder, else the built-in ones."""
     configured = project.config.templates_for(backend)
     if configured is None:
-        return builtin_template_dir(backend)
+        return builtin_template_dir()
     folder = project.path(configured)
     if not (folder / "cookiecutter.json").is_file():
         raise UsageError(

@@ -3,32 +3,32 @@
 ``PARAMETERS`` declares the quantizer's parameters, the one place to add, remove or change
 one: the trainable quantizer creates them as variables, this quantizer takes them as
 arguments, and the contract tests check both. ``quantize`` is the math that training (in
-inference mode) and deployment share; ``grid`` describes the values it outputs. Written with
-``keras.ops`` only, so it runs on every Keras 3 back end (TensorFlow, JAX).
+inference mode) and deployment share; ``grid`` describes the values it outputs.
+Written with ``keras.ops`` only, so it runs on every Keras 3 back end (TensorFlow, JAX).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from quantizer_scaffold.quantizers_infrastructure import keras3 as qi3
+from quantizer_scaffold.quantizers_infrastructure import keras3 as qi
 from quantizer_scaffold.quantizers_infrastructure.common import validation
 from quantizer_scaffold.quantizers_infrastructure.keras3 import quantizer_utils
 from quantizer_scaffold.quantizers_infrastructure.keras3.compat import ops
 
 IDENTIFIER = "MyTrainingMethod"
 METHODS = [
-    qi3.QuantizationMethod.SYMMETRIC,
+    qi.QuantizationMethod.SYMMETRIC,
 ]
-PARAMETERS = qi3.ParameterSpec(
+PARAMETERS = qi.ParameterSpec(
     # fixed (not trained), from the calibrated threshold (max |x|)
-    qi3.QuantizerParameter("threshold", qi3.ParameterKind.FIXED, initial="threshold"),
+    qi.QuantizerParameter("threshold", qi.ParameterKind.FIXED, initial="threshold"),
 )
 
 
 def quantize(
     inputs: Any,
-    method: qi3.QuantizationMethod,
+    method: qi.QuantizationMethod,
     num_bits: int,
     parameters: dict[str, Any],
     signed: bool,
@@ -42,26 +42,26 @@ def quantize(
     """
 
     def along_channels(values: Any) -> Any:
-        return ops.reshape(ops.cast(values, inputs.dtype), ())
+        return ops.reshape(ops.cast(values, inputs.dtype), [])
 
     threshold = along_channels(parameters["threshold"])
     return quantizer_utils.symmetric_quantize(inputs, threshold, num_bits, signed=signed)
 
 
 def grid(
-    method: qi3.QuantizationMethod,
+    method: qi.QuantizationMethod,
     num_bits: int,
     parameters: dict[str, list[float]],
     signed: bool,
-) -> qi3.UniformGrid:
+) -> qi.UniformGrid:
     """The values ``quantize`` outputs with these parameter values (lists of floats)."""
     threshold = parameters["threshold"]
-    return qi3.UniformGrid.symmetric(threshold, num_bits, signed)
+    return qi.UniformGrid.symmetric(threshold, num_bits, signed)
 
 
-@qi3.register_quantizer
-@qi3.mark_quantizer(qi3.QuantizationTarget.Activation, METHODS, identifier=IDENTIFIER)
-class MyTrainingMethodActivationsInferableQuantizer(qi3.BaseKerasInferableQuantizer):
+@qi.register_quantizer
+@qi.mark_quantizer(qi.QuantizationTarget.Activation, METHODS, identifier=IDENTIFIER)
+class MyTrainingMethodActivationsInferableQuantizer(qi.BaseKerasInferableQuantizer):
     """Quantizes activation with the parameter values its trainable quantizer ended with."""
 
     parameter_spec = PARAMETERS
@@ -75,7 +75,7 @@ class MyTrainingMethodActivationsInferableQuantizer(qi3.BaseKerasInferableQuanti
     ) -> None:
         """``parameters``: each name of ``PARAMETERS``, with one value."""
         owner = type(self).__name__
-        self.method = qi3.QuantizationMethod(quantization_method)
+        self.method = qi.QuantizationMethod(quantization_method)
         if self.method not in METHODS:
             supported = [m.value for m in METHODS]
             raise ValueError(f"{owner} implements {supported}, not {self.method.value}")
@@ -90,10 +90,10 @@ class MyTrainingMethodActivationsInferableQuantizer(qi3.BaseKerasInferableQuanti
             raise ValueError(f"{owner}: these parameters give no grid: {error}") from None
 
     def __call__(self, inputs: Any) -> Any:
-        inputs = quantizer_utils.as_tensor(inputs)
+        inputs = ops.convert_to_tensor(inputs)
         return quantize(inputs, self.method, self.num_bits, self.parameters, self.signed)
 
-    def grid(self) -> qi3.UniformGrid:
+    def grid(self) -> qi.UniformGrid:
         return grid(self.method, self.num_bits, self.parameters, self.signed)
 
     def get_config(self) -> dict[str, Any]:

@@ -6,14 +6,14 @@ inferable module if the grid itself changes). The base class creates the variabl
 ``PARAMETERS`` on the layer (``self.parameters``); to start one from the float values once they
 are in place, override ``calibrate(values)`` (the QAT flow calls it once, before training).
 Write the math with ``keras.ops`` only: it then trains on every Keras 3 back end (TensorFlow,
-JAX).
+JAX). ``qi`` is Keras 3's (``quantizer_scaffold.quantizers_infrastructure.keras3``).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from quantizer_scaffold.quantizers_infrastructure import keras3 as qi3
+from quantizer_scaffold.quantizers_infrastructure import keras3 as qi
 
 from .activations_inferable_quantizer import (
     METHODS,
@@ -23,14 +23,14 @@ from .activations_inferable_quantizer import (
 )
 
 
-@qi3.register_quantizer
-class MyTrainingMethodActivationsTrainingQuantizer(qi3.BaseKerasTrainableQuantizer):
+@qi.register_quantizer
+class MyTrainingMethodActivationsTrainingQuantizer(qi.BaseKerasTrainableQuantizer):
     """Quantizes activation while training: an STE quantizer until you change its math."""
 
     parameter_spec = PARAMETERS
 
-    def __init__(self, quantization_config: qi3.NodeActivationQuantizationConfig) -> None:
-        super().__init__(quantization_config, qi3.QuantizationTarget.Activation, METHODS)
+    def __init__(self, quantization_config: qi.NodeActivationQuantizationConfig) -> None:
+        super().__init__(quantization_config, qi.QuantizationTarget.Activation, METHODS)
         params = quantization_config.activation_quantization_params
         self.signed = bool(params.get("is_signed", True))
 

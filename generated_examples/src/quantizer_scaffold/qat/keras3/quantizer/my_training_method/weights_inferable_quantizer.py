@@ -3,32 +3,32 @@
 ``PARAMETERS`` declares the quantizer's parameters, the one place to add, remove or change
 one: the trainable quantizer creates them as variables, this quantizer takes them as
 arguments, and the contract tests check both. ``quantize`` is the math that training (in
-inference mode) and deployment share; ``grid`` describes the values it outputs. Written with
-``keras.ops`` only, so it runs on every Keras 3 back end (TensorFlow, JAX).
+inference mode) and deployment share; ``grid`` describes the values it outputs.
+Written with ``keras.ops`` only, so it runs on every Keras 3 back end (TensorFlow, JAX).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from quantizer_scaffold.quantizers_infrastructure import keras3 as qi3
+from quantizer_scaffold.quantizers_infrastructure import keras3 as qi
 from quantizer_scaffold.quantizers_infrastructure.common import validation
 from quantizer_scaffold.quantizers_infrastructure.keras3 import quantizer_utils
 from quantizer_scaffold.quantizers_infrastructure.keras3.compat import ops
 
 IDENTIFIER = "MyTrainingMethod"
 METHODS = [
-    qi3.QuantizationMethod.SYMMETRIC,
+    qi.QuantizationMethod.SYMMETRIC,
 ]
-PARAMETERS = qi3.ParameterSpec(
+PARAMETERS = qi.ParameterSpec(
     # fixed (not trained), one per output channel, from the calibrated threshold (max |x|)
-    qi3.QuantizerParameter("threshold", qi3.ParameterKind.FIXED, initial="threshold"),
+    qi.QuantizerParameter("threshold", qi.ParameterKind.FIXED, initial="threshold"),
 )
 
 
 def quantize(
     inputs: Any,
-    method: qi3.QuantizationMethod,
+    method: qi.QuantizationMethod,
     num_bits: int,
     parameters: dict[str, Any],
     channel_axis: int | None,
@@ -45,7 +45,7 @@ def quantize(
     def along_channels(values: Any) -> Any:
         values = ops.cast(values, inputs.dtype)
         if channel_axis is None:
-            return ops.reshape(values, ())
+            return ops.reshape(values, [])
         return quantizer_utils.channel_broadcast(values, rank, channel_axis)
 
     threshold = along_channels(parameters["threshold"])
@@ -53,19 +53,19 @@ def quantize(
 
 
 def grid(
-    method: qi3.QuantizationMethod,
+    method: qi.QuantizationMethod,
     num_bits: int,
     parameters: dict[str, list[float]],
     channel_axis: int | None,
-) -> qi3.UniformGrid:
+) -> qi.UniformGrid:
     """The values ``quantize`` outputs with these parameter values (lists of floats)."""
     threshold = parameters["threshold"]
-    return qi3.UniformGrid.symmetric(threshold, num_bits, True, channel_axis)
+    return qi.UniformGrid.symmetric(threshold, num_bits, True, channel_axis)
 
 
-@qi3.register_quantizer
-@qi3.mark_quantizer(qi3.QuantizationTarget.Weights, METHODS, identifier=IDENTIFIER)
-class MyTrainingMethodWeightsInferableQuantizer(qi3.BaseKerasInferableQuantizer):
+@qi.register_quantizer
+@qi.mark_quantizer(qi.QuantizationTarget.Weights, METHODS, identifier=IDENTIFIER)
+class MyTrainingMethodWeightsInferableQuantizer(qi.BaseKerasInferableQuantizer):
     """Quantizes weights with the parameter values its trainable quantizer ended with."""
 
     parameter_spec = PARAMETERS
@@ -79,7 +79,7 @@ class MyTrainingMethodWeightsInferableQuantizer(qi3.BaseKerasInferableQuantizer)
     ) -> None:
         """``parameters``: each name of ``PARAMETERS``, one value per channel (or one)."""
         owner = type(self).__name__
-        self.method = qi3.QuantizationMethod(quantization_method)
+        self.method = qi.QuantizationMethod(quantization_method)
         if self.method not in METHODS:
             supported = [m.value for m in METHODS]
             raise ValueError(f"{owner} implements {supported}, not {self.method.value}")
@@ -94,10 +94,10 @@ class MyTrainingMethodWeightsInferableQuantizer(qi3.BaseKerasInferableQuantizer)
             raise ValueError(f"{owner}: these parameters give no grid: {error}") from None
 
     def __call__(self, inputs: Any) -> Any:
-        inputs = quantizer_utils.as_tensor(inputs)
+        inputs = ops.convert_to_tensor(inputs)
         return quantize(inputs, self.method, self.num_bits, self.parameters, self.channel_axis)
 
-    def grid(self) -> qi3.UniformGrid:
+    def grid(self) -> qi.UniformGrid:
         return grid(self.method, self.num_bits, self.parameters, self.channel_axis)
 
     def get_config(self) -> dict[str, Any]:

@@ -6,14 +6,14 @@ inferable module if the grid itself changes). The base class creates the variabl
 ``PARAMETERS`` on the layer (``self.parameters``); to start one from the float values once they
 are in place, override ``calibrate(values)`` (the QAT flow calls it once, before training).
 Write the math with ``keras.ops`` only: it then trains on every Keras 3 back end (TensorFlow,
-JAX).
+JAX). ``qi`` is Keras 3's (``quantizer_scaffold.quantizers_infrastructure.keras3``).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from quantizer_scaffold.quantizers_infrastructure import keras3 as qi3
+from quantizer_scaffold.quantizers_infrastructure import keras3 as qi
 
 from .weights_inferable_quantizer import (
     METHODS,
@@ -23,14 +23,14 @@ from .weights_inferable_quantizer import (
 )
 
 
-@qi3.register_quantizer
-class MyTrainingMethodWeightsTrainingQuantizer(qi3.BaseKerasTrainableQuantizer):
+@qi.register_quantizer
+class MyTrainingMethodWeightsTrainingQuantizer(qi.BaseKerasTrainableQuantizer):
     """Quantizes weights while training: an STE quantizer until you change its math."""
 
     parameter_spec = PARAMETERS
 
-    def __init__(self, quantization_config: qi3.NodeWeightsQuantizationConfig) -> None:
-        super().__init__(quantization_config, qi3.QuantizationTarget.Weights, METHODS)
+    def __init__(self, quantization_config: qi.NodeWeightsQuantizationConfig) -> None:
+        super().__init__(quantization_config, qi.QuantizationTarget.Weights, METHODS)
 
     def __call__(self, inputs: Any, training: bool) -> Any:
         """Quantize ``inputs``; ``training`` is True while the model fits, False in inference."""

@@ -1,1 +1,0 @@
-"""{{ cookiecutter.method }}: a training method scaffolded by scaffold-quantizer."""
