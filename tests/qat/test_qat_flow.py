@@ -253,11 +253,29 @@ def test_other_kernel_layers_and_multi_input_models(data):
     vectors = np.random.default_rng(3).normal(size=(len(data[0]), 5)).astype(np.float32)
     batches = lambda: ([data[0][i : i + 32], vectors[i : i + 32]] for i in (0, 32))  # noqa: E731
     qat_model = qat_init(model, batches)
-    assert set(qat_model.qat_report.quantized) == {"separable", "transpose", "vector_dense", "head"}
-    assert "holds weights" in qat_model.qat_report.skipped["bn"]
-    assert qat_model.qat_report.skipped_with_weights == ("bn",)
-    separable = qat_model.get_layer("quant_separable")
-    assert set(separable.weights_quantizers) == {"depthwise_kernel", "pointwise_kernel"}
+    report = qat_model.qat_report
+    assert set(report.quantized) == {
+        "separable_depthwise",
+        "separable",
+        "transpose",
+        "vector_dense",
+        "head",
+    }
+    assert "holds weights" in report.skipped["bn"]
+    assert report.skipped_with_weights == ("bn",)
+    # the separable convolution as its halves, the tensor between them quantized too
+    assert report.split == {
+        "separable": "separable_depthwise (DepthwiseConv2D) + separable (Conv2D)"
+    }
+    assert "split separable into separable_depthwise (DepthwiseConv2D) + separable" in str(report)
+    depthwise = qat_model.get_layer("quant_separable_depthwise")
+    assert set(depthwise.weights_quantizers) == {"depthwise_kernel"}
+    assert len(depthwise.activation_quantizers) == 1
+    pointwise = qat_model.get_layer("quant_separable")
+    assert set(pointwise.weights_quantizers) == {"kernel"}
+    np.testing.assert_array_equal(
+        pointwise.layer.kernel.numpy(), model.get_layer("separable").pointwise_kernel.numpy()
+    )
     transpose = qat_model.get_layer("quant_transpose").weights_quantizers["kernel"]
     assert transpose.convert2inferable().channel_axis == -2  # (h, w, out, in)
     assert len(transpose.convert2inferable().threshold) == 2

@@ -83,11 +83,14 @@ def test_ties_round_half_up_in_the_fused_and_the_plain_path(n_bits, signed):
     x = ((codes + 0.5) * delta).astype(np.float32)
     expected = reference_symmetric(x, threshold, n_bits, signed)[0]
     fused = qu.symmetric_quantize(x, threshold, n_bits, signed)  # per-tensor: fused op if n >= 2
+    with qu.quantizing_activations():  # below 8 bits: the 8-bit ops around the clip
+        as_activation = qu.symmetric_quantize(x, threshold, n_bits, signed)
     # one threshold per element (not per channel): the plain ops
     plain = qu.symmetric_quantize(
         np.stack([x, x], 1), np.full((len(x), 2), threshold, np.float32), n_bits, signed
     )
     np.testing.assert_array_equal(fused.numpy(), expected)
+    np.testing.assert_array_equal(as_activation.numpy(), expected)
     np.testing.assert_array_equal(plain.numpy()[:, 0], expected)
 
 
@@ -173,3 +176,41 @@ def test_below_8_bits_an_8_bit_op_of_the_same_step_follows_and_changes_no_value(
     ops = graph.get_concrete_function(spec).graph.get_operations()
     bits = [op.get_attr("num_bits") for op in ops if op.type.startswith("FakeQuant")]
     assert bits == [n_bits, 8]
+
+
+@pytest.mark.parametrize("n_bits", [2, 4, 7])
+@pytest.mark.parametrize("grid", ["signed", "unsigned", "uniform"])
+def test_activations_below_8_bits_take_8_bit_ops_around_the_clip_same_values_and_gradients(
+    rng, n_bits, grid
+):
+    """The form in which TFLite's converter keeps n-bit activations as int8 tensors."""
+    x = tf.constant(3 * rng.normal(size=(200,)).astype(np.float32))
+    low, high = tf.Variable(-1.3), tf.Variable(1.7)
+
+    def quantize(v: tf.Tensor) -> tf.Tensor:
+        if grid == "uniform":
+            return qu.uniform_quantize(v, low, high, n_bits)
+        return qu.symmetric_quantize(v, high, n_bits, signed=grid == "signed")
+
+    with tf.GradientTape(persistent=True) as tape:
+        tape.watch(x)
+        as_weights = quantize(x)
+        with qu.quantizing_activations():
+            as_activation = quantize(x)
+    np.testing.assert_array_equal(as_activation.numpy(), as_weights.numpy())
+    for source in (x, low, high):
+        expected, got = tape.gradient(as_weights, source), tape.gradient(as_activation, source)
+        if expected is None:  # symmetric grids do not read range_min
+            assert got is None
+        else:
+            np.testing.assert_allclose(got.numpy(), expected.numpy(), rtol=1e-5, atol=1e-6)
+
+    def activation_graph(v: tf.Tensor) -> tf.Tensor:
+        with qu.quantizing_activations():
+            return quantize(v)
+
+    spec = tf.TensorSpec((200,), tf.float32)
+    ops = tf.function(activation_graph).get_concrete_function(spec).graph.get_operations()
+    assert [op.get_attr("num_bits") for op in ops if op.type.startswith("FakeQuant")] == [8, 8]
+    types = {op.type for op in ops}
+    assert {"Minimum", "Maximum"} <= types or "ClipByValue" in types  # the clip to the levels

@@ -52,6 +52,10 @@ def _every_inferable_quantizer_model() -> keras.Model:
 def saved(tmp_path_factory):  # type: ignore[no-untyped-def]
     model = _every_inferable_quantizer_model()
     model.layers[-1].quantizer_variables["kernel"]["threshold"].assign(0.125)  # saved state
+    rng = np.random.default_rng(1)
+    for layer in model.layers:  # biases off the int32 grid the wrappers round them to
+        if isinstance(layer, qi.KerasQuantizationWrapper):
+            layer.layer.bias.assign(rng.normal(0.0, 0.3, layer.layer.bias.shape))
     data = np.random.default_rng(0).standard_normal((4, 8, 8, 3)).astype(np.float32)
     folder = tmp_path_factory.mktemp("saved")
     for name in FORMATS:

@@ -97,13 +97,28 @@ def test_the_tflite_form_computes_what_the_layer_computes(case):
     assert op_types(form, shape, training=True) == op_types(own_call, shape, training=True)
 
 
-def test_per_tensor_and_unquantized_layers_keep_their_own_call():
-    layer = L.Dense(3)
-    layer.build((None, 4))
+@pytest.mark.parametrize("shape", [(4,), (3, 4)], ids=["vectors", "sequences"])
+def test_a_per_tensor_dense_adds_its_bias_to_the_matrix_product_then_takes_the_input_shape(
+    shape,
+):
+    keras.utils.set_random_seed(0)
+    layer = L.Dense(3, bias_initializer="random_normal", activation="relu")
+    layer.build((None, *shape))
     per_tensor = qi.WeightsSymmetricInferableQuantizer(4, [1.0], per_channel=False)
     wrapper = qi.KerasQuantizationWrapper(layer, {"kernel": per_tensor})
-    wrapper.build((None, 4))
-    assert "MatMul" in op_types(wrapper, (4,), training=False)
+    wrapper.build((None, *shape))
+    x = np.random.default_rng(1).normal(size=(2, *shape)).astype(np.float32)
+    kernel = per_tensor(layer.kernel).numpy()
+    expected = np.maximum(x @ kernel + layer.bias.numpy(), 0.0)  # outside a model: float bias
+    np.testing.assert_allclose(wrapper(x, training=False).numpy(), expected, atol=1e-5)
+    graph = graph_of(wrapper, shape, training=False)
+    (matmul,) = [op for op in graph.get_operations() if op.type == "MatMul"]
+    assert matmul.inputs[1].op.type == "FakeQuantWithMinMaxVars"  # the kernel in its own shape
+    assert [op.type for op in matmul.outputs[0].consumers()] == ["BiasAdd"]  # fused by TFLite
+    assert "Tensordot" not in {op.type for op in graph.get_operations()}
+
+
+def test_unquantized_and_activation_only_layers_keep_their_own_call():
     activations_only = qi.KerasQuantizationWrapper(
         L.Conv1D(2, 3),
         activation_quantizers=[qi.ActivationSymmetricInferableQuantizer(8, [1.0], True)],

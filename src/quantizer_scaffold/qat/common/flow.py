@@ -59,11 +59,14 @@ class QATReport:
     # the skipped layers a user most likely meant to quantize: they hold weights
     skipped_with_weights: tuple[str, ...] = ()
     quantized_inputs: tuple[str, ...] = ()
+    # a layer split before wrapping -> the layers it became, each wrapped (QATBackEnd.split_layers)
+    split: dict[str, str] = field(default_factory=dict)
 
     def __str__(self) -> str:
         lines = [f"quantized {len(self.quantized)} layer(s): {', '.join(self.quantized)}"]
         if self.quantized_inputs:
             lines.append(f"quantized input(s): {', '.join(self.quantized_inputs)}")
+        lines += [f"split {name} into {halves}" for name, halves in self.split.items()]
         lines += [f"left unquantized: {name} ({reason})" for name, reason in self.skipped.items()]
         return "\n".join(lines)
 
@@ -88,6 +91,9 @@ class QATBackEnd:
     # a copy of the model (same weights) with an Identity layer after each named input;
     # {identity layer name: input name}
     with_input_identities: Callable[[Any, dict[str, str]], Any]
+    # a model computing the same with some layers split into ones TFLite quantizes between
+    # (a new model, the same weights), and {split layer: what it became}
+    split_layers: Callable[[Any], tuple[Any, dict[str, str]]] = lambda model: (model, {})
 
     def is_input_layer(self, layer: Layer) -> bool:
         return isinstance(layer, self.keras.layers.InputLayer)
@@ -177,7 +183,9 @@ def qat_init(
             "activation_method=None to quantize weights only"
         )
 
+    model, split = back_end.split_layers(model)
     plan, report = plan_layers(back_end, model.layers)
+    report = replace(report, split=split)
     if not plan:
         supported = ", ".join(sorted(cls.__name__ for cls in back_end.quantized_weights))
         raise ValueError(f"no layer of {model.name!r} can be quantized: qat_init wraps {supported}")

@@ -4,7 +4,9 @@ model and how it reads the model's layer graph.
 The flow itself (what is wrapped, with which quantizer and which initial parameters, the
 report, cloning, ``qat_finalize``) is ``qat/common/flow.py``, shared with Keras 3;
 ``quantizer_scaffold.qat.qat_init`` / ``qat_finalize`` hand a tf_keras model to it with
-``KERAS2_BACK_END``.
+``KERAS2_BACK_END``. Before planning, a separable convolution is split into its depthwise
+and pointwise halves (``separable.py``), so the tensor between them gets an activation
+quantizer too, as TFLite computes it.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from quantizer_scaffold.qat.common.flow import QATBackEnd
 from quantizer_scaffold.qat.keras.quantizer.quantization_dispatcher_builder import (
     get_trainable_quantizer_class,
 )
+from quantizer_scaffold.qat.keras.separable import split_separable_convolutions
 from quantizer_scaffold.quantizers_infrastructure.common.frameworks import KERAS2, check_keras
 from quantizer_scaffold.quantizers_infrastructure.keras.compat import keras, tf
 
@@ -24,7 +27,8 @@ __all__ = ["KERAS2_BACK_END", "QUANTIZED_WEIGHTS"]
 # layer class -> {weight attribute: its output-channel axis, counted from the end}; matched by
 # exact class, so a user's subclass (which may change what the weight means) is reported, not
 # guessed at. Axes from the end stay right when the kernel is viewed with leading unit axes
-# (the TFLite forms of quantization_wrapper).
+# (the TFLite forms of quantization_wrapper). Separable convolutions are wrapped whole only
+# where they do not split (separable.py).
 QUANTIZED_WEIGHTS: dict[type, dict[str, int]] = {
     keras.layers.Dense: {"kernel": -1},
     keras.layers.Conv1D: {"kernel": -1},
@@ -151,4 +155,5 @@ KERAS2_BACK_END = QATBackEnd(
     trainable_quantizer_class=get_trainable_quantizer_class,
     inputs=_inputs,
     with_input_identities=_with_input_identities,
+    split_layers=split_separable_convolutions,
 )

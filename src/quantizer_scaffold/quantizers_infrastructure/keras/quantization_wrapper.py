@@ -13,20 +13,25 @@ A trainable quantizer (a ``BaseTrainableQuantizer``, decided once by class) is c
 is the QAT flow's calibration step, run once the inner layer's float weights are in place.
 
 In inference, a ``Dense``, ``Conv1D`` or ``DepthwiseConv1D`` whose weight is quantized per
-channel (``channel_axis`` counted from the end) is computed in its TensorFlow Lite form
-(``tflite_forms``): the same values, and a graph TFLite's converter turns into int8 kernels.
+channel (``channel_axis`` counted from the end), and a ``Dense`` quantized per tensor, are
+computed in their TensorFlow Lite form (``tflite_forms``): the same values, and a graph
+TFLite's converter turns into int8 kernels. In inference too, the bias is added on TFLite's
+int32 grid where the wrapper can tell it (``bias_grid``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import contextlib
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 import numpy as np
 
 from ..common.frameworks import KERAS2, check_keras
 from ..common.wrapping import QuantizationWrapperMixin, Quantizer
+from .bias_grid import BiasGrid, bias_grid_weight
 from .compat import keras, tf
+from .quantizer_utils import quantizing_activations
 from .serialization import deserialize_quantizer, register_quantizer, serialize_quantizer
 from .tflite_forms import LayerForm, as_4d, takes_form_inputs, tflite_form
 
@@ -45,13 +50,20 @@ def per_channel_axis(quantizer: Quantizer) -> int | None:
 
 def _inference_form(
     layer: keras.layers.Layer, weights_quantizers: Mapping[str, Quantizer]
-) -> tuple[str, LayerForm] | None:
-    """The TFLite form to run in inference: a per-channel weight, its axis from the end."""
+) -> tuple[str, LayerForm, bool] | None:
+    """The TFLite form to run in inference, and whether it takes its weight in the 4-D view.
+
+    Per channel (the axis counted from the end) the weight is quantized in the 4-D view of
+    TFLite's 2-D kernels; per tensor (or an axis the quantizer does not name) in its own shape.
+    """
     found = tflite_form(layer)
     if found is None or set(weights_quantizers) != {found[0]}:
         return None
     axis = per_channel_axis(weights_quantizers[found[0]])
-    return found if axis is not None and axis < 0 else None
+    if axis is None:
+        per_tensor = tflite_form(layer, per_channel=False)
+        return None if per_tensor is None else (*per_tensor, False)
+    return (*found, True) if axis < 0 else None
 
 
 def _is_inference(training: Any) -> bool:
@@ -82,7 +94,16 @@ class KerasQuantizationWrapper(QuantizationWrapperMixin, keras.layers.Wrapper):
             kwargs.setdefault("name", f"quant_{layer.name}")
         super().__init__(layer, **kwargs)
         self._set_quantizers(layer, weights_quantizers, activation_quantizers)
-        object.__setattr__(self, "_tflite_form", _inference_form(layer, self._weights_quantizers))
+        weights_quantizers = self._weights_quantizers
+        object.__setattr__(self, "_tflite_form", _inference_form(layer, weights_quantizers))
+        grid_weight = bias_grid_weight(layer, weights_quantizers)
+        object.__setattr__(
+            self,
+            "_bias_grid",
+            None
+            if grid_weight is None
+            else BiasGrid(self, per_channel_axis(weights_quantizers[grid_weight])),
+        )
 
     def build(self, input_shape: Any) -> None:
         super().build(input_shape)  # builds the inner layer
@@ -103,41 +124,42 @@ class KerasQuantizationWrapper(QuantizationWrapperMixin, keras.layers.Wrapper):
     def call(self, inputs: Any, training: Any = None, **kwargs: Any) -> Any:
         if training is None:
             training = False
-        if (
-            self._tflite_form is not None
-            and not kwargs
-            and _is_inference(training)
-            and takes_form_inputs(self.layer, inputs)
-        ):
-            outputs = self._call_in_tflite_form(inputs, training)
-        else:
-            outputs = self._call_layer(inputs, training, **kwargs)
-        return self._quantize_outputs(outputs, training)
+        layer = self.layer
+        inference = _is_inference(training)
+        bias = self._bias_grid() if inference and self._bias_grid is not None else None
+        with _standing_in(layer, {} if bias is None else {"bias": bias}):
+            if (
+                self._tflite_form is not None
+                and not kwargs
+                and inference
+                and takes_form_inputs(layer, inputs)
+            ):
+                outputs = self._call_in_tflite_form(inputs, training)
+            else:
+                outputs = self._call_layer(inputs, training, **kwargs)
+        with quantizing_activations():  # grids below 8 bits in the form of int8 activations
+            return self._quantize_outputs(outputs, training)
 
     def _call_layer(self, inputs: Any, training: Any, **kwargs: Any) -> Any:
         """The inner layer's own call, with its quantized weights in place of the float ones."""
         layer = self.layer
-        originals = []
-        try:
-            for attr, quantizer, trainable in self._weights_plan:
-                weight = getattr(layer, attr)
-                originals.append((attr, weight))
-                quantized = quantizer(weight, training) if trainable else quantizer(weight)
-                # bypass Keras' attribute tracking: the variable stays the layer's weight
-                object.__setattr__(layer, attr, quantized)
-            if self._layer_takes_training:
-                kwargs["training"] = training
-            outputs = layer.call(inputs, **kwargs)
-        finally:
-            for attr, weight in originals:
-                object.__setattr__(layer, attr, weight)
-        return outputs
+        quantized = {
+            attr: quantizer(getattr(layer, attr), training)
+            if trainable
+            else quantizer(getattr(layer, attr))
+            for attr, quantizer, trainable in self._weights_plan
+        }
+        if self._layer_takes_training:
+            kwargs["training"] = training
+        with _standing_in(layer, quantized):
+            return layer.call(inputs, **kwargs)
 
     def _call_in_tflite_form(self, inputs: tf.Tensor, training: Any) -> tf.Tensor:
-        """The inner layer's TFLite form, its weight quantized in the form's 4-D view."""
-        attribute, form = self._tflite_form
+        """The inner layer's TFLite form, its weight quantized in the form's view."""
+        attribute, form, in_4d = self._tflite_form
         ((_, quantizer, trainable),) = self._weights_plan
-        view = as_4d(getattr(self.layer, attribute))
+        weight = getattr(self.layer, attribute)
+        view = as_4d(weight) if in_4d else weight
         quantized = quantizer(view, training) if trainable else quantizer(view)
         return form(self.layer, inputs, {attribute: quantized})
 
@@ -153,3 +175,19 @@ class KerasQuantizationWrapper(QuantizationWrapperMixin, keras.layers.Wrapper):
     @staticmethod
     def _deserialize_layer(spec: dict[str, Any], custom_objects: Any) -> keras.layers.Layer:
         return keras.layers.deserialize(spec, custom_objects=custom_objects)
+
+
+@contextlib.contextmanager
+def _standing_in(layer: keras.layers.Layer, values: Mapping[str, Any]) -> Iterator[None]:
+    """Within it, ``layer``'s attributes read ``values`` (quantized weights, the rounded bias).
+
+    Set past Keras' attribute tracking: the variables stay the layer's weights.
+    """
+    originals = {attr: getattr(layer, attr) for attr in values}
+    try:
+        for attr, value in values.items():
+            object.__setattr__(layer, attr, value)
+        yield
+    finally:
+        for attr, value in originals.items():
+            object.__setattr__(layer, attr, value)

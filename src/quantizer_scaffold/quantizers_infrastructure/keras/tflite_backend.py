@@ -7,13 +7,14 @@ tensorflow 2.21; tests/deploy/test_tflite_export.py holds the evidence):
   form), which gives the tensor's scale and zero point; any other quantizer arithmetic is
   plain float ops, whose levels no int8 scale reproduces;
 - weights: at most 8 bits (below 8 the converter packs them into int4 tensors unless an 8-bit
-  fake-quant of the same step follows, as quantizer_utils does), zero point 0 (its int8
-  kernels take symmetric weights only), per channel along the output channels, the
+  fake-quant of the same step follows, as quantizer_utils writes them), zero point 0 (its
+  int8 kernels take symmetric weights only), per channel along the output channels, the
   fake-quant op feeding a 2-D (depthwise) convolution directly (the TFLite forms of
   ``quantization_wrapper`` see to Dense and the 1-D layers); per-channel transposed
   convolutions are refused by the converter;
-- activations: 8 bits, one grid per tensor (below 8 bits the converter makes a tensor type its
-  int8 kernels do not take);
+- activations: one grid per tensor, computed by an 8-bit fake-quant op (an n-bit op gives the
+  tensor an n-bit type the int8 kernels refuse; quantizer_utils writes an n-bit activation
+  grid as 8-bit ops of its step around the clip to its levels, which stays int8);
 - every tensor between ops quantized, the model inputs too (``qat_init`` quantizes them);
 - ops it has int8 kernels for: not ``CONV_3D`` / ``CONV_3D_TRANSPOSE``.
 """
@@ -27,13 +28,16 @@ import numpy as np
 
 from ..common.base_trainable_quantizer import BaseTrainableQuantizer
 from .compat import keras, tf
+from .fake_quant_ops import FAKE_QUANT_OPS, source_op
 from .quantization_wrapper import KerasQuantizationWrapper, per_channel_axis
+from .quantizer_utils import quantizing_activations
 from .tflite_forms import tflite_form
 
-_FAKE_QUANT_OPS = {"FakeQuantWithMinMaxVars", "FakeQuantWithMinMaxVarsPerChannel"}
-# ops that only move values: a grid read through them is the grid of the op before
-_MOVES = {"Identity", "Reshape"}
-
+_SEPARABLE = (
+    "TFLite computes the depthwise result inside it as a tensor of its own, which this wrapper "
+    "does not quantize; qat_init splits a separable convolution into its depthwise and "
+    "pointwise halves, each wrapped (wrap a DepthwiseConv and a Conv with kernel size 1)"
+)
 # inner layer class -> why TFLite cannot run it in int8, whatever its quantizers
 _NO_INT8_KERNEL = {
     keras.layers.Conv3D: "TFLite's CONV_3D kernel takes float only",
@@ -42,14 +46,8 @@ _NO_INT8_KERNEL = {
         "TFLite's converter leaves its TRANSPOSE_CONV and bias ADD in float; use a "
         "Conv2DTranspose on [batch, 1, steps, channels] inputs"
     ),
-    keras.layers.SeparableConv1D: (
-        "the depthwise result inside SeparableConv1D is not quantized, but TFLite computes it "
-        "as a tensor of its own; build it as DepthwiseConv1D + Conv1D(kernel_size=1)"
-    ),
-    keras.layers.SeparableConv2D: (
-        "the depthwise result inside SeparableConv2D is not quantized, but TFLite computes it "
-        "as a tensor of its own; build it as DepthwiseConv2D + Conv2D(kernel_size=1)"
-    ),
+    keras.layers.SeparableConv1D: _SEPARABLE,
+    keras.layers.SeparableConv2D: _SEPARABLE,
 }
 _TRANSPOSED = (keras.layers.Conv2DTranspose,)
 
@@ -63,7 +61,6 @@ class FakeQuantGrid:
     low: np.ndarray  # one value per channel (per tensor: one)
     high: np.ndarray
     per_channel: bool
-    value_bits: int  # of the values: fewer when an n-bit op feeds an 8-bit one of its step
 
     def int8_zero_points(self) -> np.ndarray:
         """The zero points the converter gives the int8 tensor (signed storage)."""
@@ -73,38 +70,33 @@ class FakeQuantGrid:
         return np.clip(np.round(qmin - self.low / scale), qmin, qmax).astype(int)
 
 
-def fake_quant_grid(quantizer: Any, shape: Any) -> FakeQuantGrid | None:
+def fake_quant_grid(quantizer: Any, shape: Any, activation: bool = False) -> FakeQuantGrid | None:
     """The fake-quant op that computes ``quantizer``'s output on a tensor of ``shape``.
 
-    None when the output comes from other ops (a grid of the quantizer's own).
+    ``activation``: traced as the wrapper applies an output quantizer. None when the output
+    comes from other ops (a grid of the quantizer's own).
     """
     shape = [d for d in tf.TensorShape(shape).as_list()]
-    wrapped = tf.compat.v1.wrap_function(lambda x: quantizer(x), [tf.TensorSpec(shape, tf.float32)])
-    op = _source(wrapped.outputs[0])
-    if op.type not in _FAKE_QUANT_OPS:
+
+    def quantize(x: tf.Tensor) -> tf.Tensor:
+        if not activation:
+            return quantizer(x)
+        with quantizing_activations():
+            return quantizer(x)
+
+    wrapped = tf.compat.v1.wrap_function(quantize, [tf.TensorSpec(shape, tf.float32)])
+    op = source_op(wrapped.outputs[0])
+    if op.type not in FAKE_QUANT_OPS:
         return None
     low_high = wrapped.prune(feeds=wrapped.inputs, fetches=[op.inputs[1], op.inputs[2]])
     low, high = (v.numpy().reshape(-1) for v in low_high(tf.zeros([d or 1 for d in shape])))
-    value_bits = op.get_attr("num_bits")
-    inner = _source(op.inputs[0])
-    if inner.type in _FAKE_QUANT_OPS:  # quantizer_utils' n-bit op under its 8-bit one
-        value_bits = min(value_bits, inner.get_attr("num_bits"))
     return FakeQuantGrid(
         op.get_attr("num_bits"),
         op.get_attr("narrow_range"),
         low,
         high,
         op.type == "FakeQuantWithMinMaxVarsPerChannel",
-        value_bits,
     )
-
-
-def _source(tensor: tf.Tensor) -> tf.Operation:
-    """The op that computes ``tensor``'s values, looking through ops that only move them."""
-    op = tensor.op
-    while op.type in _MOVES:
-        op = op.inputs[0].op
-    return op
 
 
 class Keras2TFLiteBackend:
@@ -246,16 +238,18 @@ def _weights_problem(quantizer: Any, shape: Any) -> str | None:
 
 
 def _activation_problem(quantizer: Any, shape: Any) -> str | None:
-    grid = fake_quant_grid(quantizer, shape)
+    grid = fake_quant_grid(quantizer, shape, activation=True)
     if grid is None:
         return _custom_grid(quantizer)
     if grid.per_channel:
         return "quantized per channel; TFLite quantizes activations per tensor"
     if grid.num_bits > 8:
         return f"{grid.num_bits}-bit activations; int8 holds at most 8 bits"
-    if grid.value_bits < 8:
+    if grid.num_bits < 8:
         return (
-            f"{grid.value_bits}-bit activations; TFLite's converter gives them a "
-            f"{grid.value_bits}-bit tensor type its int8 kernels do not take: use 8 bits"
+            f"a {grid.num_bits}-bit fake-quant op computes it, and TFLite's converter gives such "
+            f"a tensor a {grid.num_bits}-bit type its int8 kernels do not take: quantize with "
+            "quantizer_utils (symmetric_quantize, uniform_quantize), which writes grids below "
+            "8 bits as 8-bit ops of their step"
         )
     return None
