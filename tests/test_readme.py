@@ -49,6 +49,7 @@ def test_the_keras3_example_runs_as_written(tmp_path, monkeypatch, capsys):
     printed = capsys.readouterr().out
     assert "quantized 2 layer(s): conv2d, dense" in printed
     assert (tmp_path / "model.keras").is_file()
+    assert "int8 weights and activations" in printed and (tmp_path / "model.tflite").is_file()
 
 
 def test_the_keras3_example_runs_as_written_on_jax(tmp_path):
@@ -64,7 +65,7 @@ def test_the_keras3_example_runs_as_written_on_jax(tmp_path):
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert "quantized 2 layer(s): conv2d, dense" in result.stdout
-    assert (tmp_path / "model.keras").is_file()
+    assert (tmp_path / "model.keras").is_file() and not (tmp_path / "model.tflite").exists()
 
 
 def test_the_test_command_is_what_ci_runs():

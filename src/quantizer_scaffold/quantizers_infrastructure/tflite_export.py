@@ -19,13 +19,16 @@ at most.
 
 What depends on the Keras in use (which checks, how to convert and predict) comes from a
 back end chosen by the model's class: ``BACKENDS`` maps the root package of the model's
-classes to the module that implements ``TFLiteBackend`` (Keras 2, ``tf_keras``, today).
+classes to the module that implements ``TFLiteBackend``: Keras 2 (``tf_keras``) and Keras 3 on
+its TensorFlow back end (``keras``; another back end is refused with the way to export).
 """
 
 from __future__ import annotations
 
 import importlib
 import os
+import re
+import sys
 import tempfile
 import warnings
 from collections.abc import Sequence
@@ -39,7 +42,10 @@ import tensorflow as tf
 from .common.representative_dataset import RepresentativeDataset, input_batches
 
 # root package of a model's classes -> module defining ``BACKEND`` (a ``TFLiteBackend``)
-BACKENDS = {"tf_keras": f"{__package__}.keras.tflite_backend"}
+BACKENDS = {
+    "tf_keras": f"{__package__}.keras.tflite_backend",
+    "keras": f"{__package__}.keras3.tflite_backend",
+}
 
 MODES = ("int8", "float")
 _BOUNDARY_OPS = {"QUANTIZE", "DEQUANTIZE"}
@@ -77,13 +83,15 @@ class Agreement:
     identical_values: float  # share of output values that are the same
     max_steps: float | None  # largest difference in output quantization steps (None: no grid)
     max_difference: float  # largest absolute difference
+    kernels_note: str | None = None  # why the check ran on the reference kernels, if it did
 
     def __str__(self) -> str:
         steps = "" if self.max_steps is None else f"{self.max_steps:.3g} output step(s), "
+        note = f"\n{self.kernels_note}" if self.kernels_note else ""
         return (
             f"on {self.samples} samples the TFLite outputs equal the model's on "
             f"{100 * self.identical_samples:.2f}% of samples ({100 * self.identical_values:.2f}% "
-            f"of values); largest difference {steps}{self.max_difference:.3g}"
+            f"of values); largest difference {steps}{self.max_difference:.3g}{note}"
         )
 
 
@@ -159,13 +167,14 @@ def backend_for(model: Any) -> TFLiteBackend:
     """The back end for ``model``'s Keras, from the root package of its classes."""
     for cls in type(model).__mro__:
         root = cls.__module__.split(".")[0]
+        if root == "keras" and (name := sys.modules["keras"].config.backend()) != "tensorflow":
+            raise TFLiteExportError(
+                f"{type(model).__name__} is a Keras 3 model on the {name} back end: export_tflite "
+                "traces it with TensorFlow; run the export with KERAS_BACKEND=tensorflow "
+                "(qi3.load_quantized_model reads the .keras file saved on any back end)"
+            )
         if root in BACKENDS:
             return importlib.import_module(BACKENDS[root]).BACKEND
-        if root == "keras":
-            raise TFLiteExportError(
-                f"{type(model).__name__} is a Keras 3 model: export_tflite takes Keras 2 "
-                "(tf_keras) models for now; the Keras 3 back end brings its own"
-            )
     raise TypeError(f"expected a Keras model, got {type(model).__name__}")
 
 
@@ -221,20 +230,25 @@ def float_ops_of(content: bytes, layer_names: Sequence[str]) -> tuple[str, ...]:
 
 
 def _layers_in(tensor_name: str, layer_names: Sequence[str]) -> list[str]:
-    """The layers whose name is a component of a TFLite tensor name (``model/quant_x/Relu``)."""
+    """The layers whose name is a component of a TFLite tensor name (``model/quant_x/Relu``;
+    a Keras 3 name scope may add a suffix, ``quant_x_1``)."""
     parts = {part for name in tensor_name.split(";") for part in name.split("/")}
-    return [name for name in layer_names if name in parts]
+    return [
+        name
+        for name in layer_names
+        if name in parts or any(re.fullmatch(rf"{re.escape(name)}_\d+", p) for p in parts)
+    ]
 
 
 def check_agreement(
     content: bytes, model: Any, backend: TFLiteBackend, representative_dataset: Any
 ) -> Agreement:
     """Run the TFLite model and the Keras model on every batch and compare their outputs."""
-    interpreter = _interpreter(content)
+    interpreter, kernels_note = _checking_interpreter(content)
     runner = interpreter.get_signature_runner()
     inputs = runner.get_input_details()
     outputs = runner.get_output_details()
-    steps = _output_steps(interpreter, outputs)
+    steps = _output_steps(_interpreter(content, delegates=False), outputs)  # ops undelegated
     names = backend.input_names(model)
     samples = same_samples = values = same_values = 0
     max_steps, max_difference = 0.0, 0.0
@@ -267,7 +281,26 @@ def check_agreement(
         same_values / values,
         round(max_steps, 3) if has_grid else None,  # both on the grid: whole steps apart
         max_difference,
+        kernels_note,
     )
+
+
+def _checking_interpreter(content: bytes) -> tuple[tf.lite.Interpreter, str | None]:
+    """The interpreter to check with: the default delegate's (XNNPACK), or TFLite's reference
+    kernels when that delegate refuses the model (it takes an op's requantization scale, input
+    step x weight step / output step, in a limited range only), with a note saying so."""
+    interpreter = _interpreter(content)
+    try:
+        interpreter.allocate_tensors()
+        return interpreter, None
+    except RuntimeError as error:
+        reason = " ".join(str(error).split())
+        note = (
+            f"note: TFLite's default delegate (XNNPACK) refused the model ({reason}): checked "
+            "with TFLite's reference kernels; an output step far finer than input step x "
+            "weight step (an activation range that collapsed in training) is the usual cause"
+        )
+        return _interpreter(content, delegates=False), note
 
 
 def _output_steps(interpreter: tf.lite.Interpreter, outputs: dict[str, dict]) -> dict[str, float]:

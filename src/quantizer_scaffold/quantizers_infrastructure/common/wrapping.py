@@ -11,6 +11,7 @@ import inspect
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from .activation_scope import quantizing_activations
 from .base_inferable_quantizer import BaseInferableQuantizer
 from .base_trainable_quantizer import BaseTrainableQuantizer
 from .frameworks import check_keras
@@ -121,8 +122,9 @@ class QuantizationWrapperMixin:
                     )
 
     def _quantize_outputs(self, outputs: Any, training: Any) -> Any:
-        for quantizer, trainable in self._activation_plan:
-            outputs = quantizer(outputs, training) if trainable else quantizer(outputs)
+        with quantizing_activations():  # grids below 8 bits in the graph form of activations
+            for quantizer, trainable in self._activation_plan:
+                outputs = quantizer(outputs, training) if trainable else quantizer(outputs)
         return outputs
 
     def calibrate(

@@ -24,10 +24,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from .compat import keras, tf  # first: the clear error when the Keras runtime is missing
+
+# isort: split
+from ..common.activation_scope import quantizing_activations
 from ..common.base_trainable_quantizer import BaseTrainableQuantizer
-from .compat import keras, tf
-from .fake_quant_ops import grid_step
-from .quantizer_utils import quantizing_activations, round_half_up
+from ..tflite_grids import grid_step
+from .quantizer_utils import round_half_up
 
 # inner layer class (exact) -> the weight the kernel op multiplies the input by, and the axis
 # of that weight (from the end) whose channels the bias's follow: a per-channel weight grid

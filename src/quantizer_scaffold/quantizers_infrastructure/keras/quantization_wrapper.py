@@ -27,43 +27,25 @@ from typing import Any
 
 import numpy as np
 
+from .compat import keras, tf  # first: the clear error when the Keras runtime is missing
+
+# isort: split
 from ..common.frameworks import KERAS2, check_keras
 from ..common.wrapping import QuantizationWrapperMixin, Quantizer
+from ..tflite_forms import (
+    as_4d,
+    form_for_weights,
+    layer_forms,
+    per_channel_axis,
+    per_tensor_forms,
+    takes_form_inputs,
+)
 from .bias_grid import BiasGrid, bias_grid_weight
-from .compat import keras, tf
-from .quantizer_utils import quantizing_activations
 from .serialization import deserialize_quantizer, register_quantizer, serialize_quantizer
-from .tflite_forms import LayerForm, as_4d, takes_form_inputs, tflite_form
 
-
-def per_channel_axis(quantizer: Quantizer) -> int | None:
-    """The axis a weights quantizer quantizes per channel along, None per tensor or unknown.
-
-    Read from the ``channel_axis`` attribute every built-in and generated weights quantizer
-    has (and ``per_channel``, where a quantizer keeps an axis while quantizing per tensor).
-    """
-    if getattr(quantizer, "per_channel", True) is False:
-        return None
-    axis = getattr(quantizer, "channel_axis", None)
-    return axis if isinstance(axis, int) and not isinstance(axis, bool) else None
-
-
-def _inference_form(
-    layer: keras.layers.Layer, weights_quantizers: Mapping[str, Quantizer]
-) -> tuple[str, LayerForm, bool] | None:
-    """The TFLite form to run in inference, and whether it takes its weight in the 4-D view.
-
-    Per channel (the axis counted from the end) the weight is quantized in the 4-D view of
-    TFLite's 2-D kernels; per tensor (or an axis the quantizer does not name) in its own shape.
-    """
-    found = tflite_form(layer)
-    if found is None or set(weights_quantizers) != {found[0]}:
-        return None
-    axis = per_channel_axis(weights_quantizers[found[0]])
-    if axis is None:
-        per_tensor = tflite_form(layer, per_channel=False)
-        return None if per_tensor is None else (*per_tensor, False)
-    return (*found, True) if axis < 0 else None
+# this Keras' layers with a TFLite form (tflite_forms.py): per channel, and per tensor
+TFLITE_FORMS = layer_forms(keras.layers, depthwise_attribute="depthwise_kernel")
+PER_TENSOR_FORMS = per_tensor_forms(keras.layers)
 
 
 def _is_inference(training: Any) -> bool:
@@ -95,7 +77,8 @@ class KerasQuantizationWrapper(QuantizationWrapperMixin, keras.layers.Wrapper):
         super().__init__(layer, **kwargs)
         self._set_quantizers(layer, weights_quantizers, activation_quantizers)
         weights_quantizers = self._weights_quantizers
-        object.__setattr__(self, "_tflite_form", _inference_form(layer, weights_quantizers))
+        form = form_for_weights(layer, weights_quantizers, TFLITE_FORMS, PER_TENSOR_FORMS)
+        object.__setattr__(self, "_tflite_form", form)
         grid_weight = bias_grid_weight(layer, weights_quantizers)
         object.__setattr__(
             self,
@@ -132,13 +115,12 @@ class KerasQuantizationWrapper(QuantizationWrapperMixin, keras.layers.Wrapper):
                 self._tflite_form is not None
                 and not kwargs
                 and inference
-                and takes_form_inputs(layer, inputs)
+                and takes_form_inputs(self._tflite_form, inputs)
             ):
                 outputs = self._call_in_tflite_form(inputs, training)
             else:
                 outputs = self._call_layer(inputs, training, **kwargs)
-        with quantizing_activations():  # grids below 8 bits in the form of int8 activations
-            return self._quantize_outputs(outputs, training)
+        return self._quantize_outputs(outputs, training)
 
     def _call_layer(self, inputs: Any, training: Any, **kwargs: Any) -> Any:
         """The inner layer's own call, with its quantized weights in place of the float ones."""
@@ -156,12 +138,13 @@ class KerasQuantizationWrapper(QuantizationWrapperMixin, keras.layers.Wrapper):
 
     def _call_in_tflite_form(self, inputs: tf.Tensor, training: Any) -> tf.Tensor:
         """The inner layer's TFLite form, its weight quantized in the form's view."""
-        attribute, form, in_4d = self._tflite_form
+        form = self._tflite_form
+        attribute = form.attribute
         ((_, quantizer, trainable),) = self._weights_plan
         weight = getattr(self.layer, attribute)
-        view = as_4d(weight) if in_4d else weight
+        view = as_4d(weight) if form.in_4d else weight
         quantized = quantizer(view, training) if trainable else quantizer(view)
-        return form(self.layer, inputs, {attribute: quantized})
+        return form.form(self.layer, inputs, {attribute: quantized})
 
     def compute_output_shape(self, input_shape: Any) -> Any:
         return self.layer.compute_output_shape(input_shape)

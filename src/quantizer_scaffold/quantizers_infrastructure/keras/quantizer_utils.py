@@ -16,50 +16,30 @@ Conventions:
 - Gradients are straight-through: 1 for ``x`` inside the range and 0 outside; the range
   bounds receive the gradient of the values clipped to them (as the fused op does).
 - Below 8 bits a grid is written as 8-bit fake-quant ops of its step, the form in which
-  TensorFlow Lite's converter stores its values in int8 tensors (``_fused``): for weights,
-  the n-bit op followed by the 8-bit one; for activations (inside ``quantizing_activations()``,
-  which ``KerasQuantizationWrapper`` enters for its output quantizers), the 8-bit op, the clip
-  to the n-bit levels, and the 8-bit op again. Both give the same values and gradients.
+  TensorFlow Lite's converter stores its values in int8 tensors
+  (``tflite_grids.fused_fake_quant``): for weights, the n-bit op followed by the 8-bit one;
+  for activations (inside ``quantizing_activations()``, which ``KerasQuantizationWrapper``
+  enters for its output quantizers), the 8-bit op, the clip to the n-bit levels, and the 8-bit
+  op again. Both give the same values and gradients.
 """
 
 from __future__ import annotations
 
-import contextlib
-import contextvars
-from collections.abc import Iterator
 from types import SimpleNamespace
 from typing import Any
 
-import numpy as np
+from .compat import tf  # first: the clear error when the Keras runtime is missing
 
+# isort: split
 from ..common import grid_math
-from .compat import tf
+from ..common.activation_scope import quantizing_activations as quantizing_activations
+from ..common.activation_scope import quantizing_activations_now
+from ..tflite_grids import fused_fake_quant
 
 # the elementwise functions grid_math needs, in TensorFlow
 _TF_OPS = SimpleNamespace(floor=tf.floor, minimum=tf.minimum, maximum=tf.maximum)
 
 MIN_THRESHOLD = 2.0**-16
-
-# the bit widths tf.quantization.fake_quant_with_min_max_vars accepts
-_FUSED_BITS = range(2, 17)
-_F32_MAX = float(np.finfo(np.float32).max)
-
-_QUANTIZING_ACTIVATIONS = contextvars.ContextVar("quantizing_activations", default=False)
-
-
-@contextlib.contextmanager
-def quantizing_activations() -> Iterator[None]:
-    """Within it, grids below 8 bits take the graph form of an int8 activation (see ``_fused``).
-
-    Only the ops differ, not the values: TensorFlow Lite's converter folds a weight's n-bit
-    fake-quant op into the int8 constant its 8-bit op makes, but gives an activation the n-bit
-    op's own tensor type (``i4``), which its int8 kernels refuse.
-    """
-    token = _QUANTIZING_ACTIVATIONS.set(True)
-    try:
-        yield
-    finally:
-        _QUANTIZING_ACTIVATIONS.reset(token)
 
 
 def round_half_up(x: Any) -> tf.Tensor:
@@ -164,107 +144,10 @@ def _fake_quant(x: tf.Tensor, low: tf.Tensor, high: tf.Tensor, n_bits: int) -> t
     The dispatch below looks at static shapes only, so inside a ``tf.function`` it costs
     nothing after tracing.
     """
-    if x.dtype == tf.float32 and n_bits in _FUSED_BITS:
-        if low.shape.num_elements() == 1:
-            return _fused(x, tf.reshape(low, []), tf.reshape(high, []), n_bits)
-        axis = _channel_axis_of(low.shape, x.shape)
-        if axis is not None:
-            return _fake_quant_per_channel(x, low, high, n_bits, axis)
+    fused = fused_fake_quant(x, low, high, n_bits, activation=quantizing_activations_now())
+    if fused is not None:
+        return fused
     clipped = ste_clip(x, low, high)
     quantized = grid_math.quantize_clipped(_TF_OPS, clipped, low, high, n_bits)
     # exact forward value, gradient of the clip (the bracket is exactly zero)
     return tf.stop_gradient(quantized) + (clipped - tf.stop_gradient(clipped))
-
-
-def _fake_quant_per_channel(
-    x: tf.Tensor, low: tf.Tensor, high: tf.Tensor, n_bits: int, axis: int
-) -> tf.Tensor:
-    """The fused per-channel op along ``axis``: that axis and the ones after it merged last."""
-    low, high = tf.reshape(low, [-1]), tf.reshape(high, [-1])
-    trailing = x.shape[axis + 1 :].num_elements()
-    if axis == x.shape.rank - 1:
-        merged = x
-    else:
-        channels = x.shape[axis] * trailing
-        merged = tf.reshape(x, tf.concat([tf.shape(x)[:axis], [channels]], axis=0))
-        low, high = tf.repeat(low, trailing), tf.repeat(high, trailing)
-    quantized = _fused(merged, low, high, n_bits)
-    return quantized if merged is x else tf.reshape(quantized, tf.shape(x))
-
-
-def _fused(x: tf.Tensor, low: tf.Tensor, high: tf.Tensor, n_bits: int) -> tf.Tensor:
-    """The fused op (per channel of the last axis when ``low`` is a vector).
-
-    Below 8 bits the grid's values are written as an 8-bit grid of the same step (its n-bit
-    levels are 8-bit levels too), so that TFLite's converter stores them as int8 tensors, whose
-    kernels are fast, with the grid's step as scale: a weight as an n-bit fake-quant op
-    followed by an 8-bit one (without it: packed int4 tensors, 2.6x slower than float on x86
-    in benchmarks/tflite_export.py); an activation (``quantizing_activations()``) as
-    ``_int8_activation``.
-    """
-    per_tensor = low.shape.rank == 0
-    fake_quant = (
-        tf.quantization.fake_quant_with_min_max_vars
-        if per_tensor
-        else tf.quantization.fake_quant_with_min_max_vars_per_channel
-    )
-    if n_bits >= 8:
-        return fake_quant(x, low, high, num_bits=n_bits)
-    if _QUANTIZING_ACTIVATIONS.get():
-        return _int8_activation(x, low, high, n_bits, per_tensor)
-    return _on_8_bit_grid(fake_quant(x, low, high, num_bits=n_bits), low, high, n_bits)
-
-
-def _on_8_bit_grid(x: tf.Tensor, low: tf.Tensor, high: tf.Tensor, n_bits: int) -> tf.Tensor:
-    """The 8-bit fake-quant op with the step of the n-bit grid on [low, high], zero at code 0."""
-    # a step beyond float32 / 256 (ranges over 1e36) would overflow the 8-bit op's range:
-    # there its step is capped (its values then saturate at float32 / 2) rather than NaN
-    step = tf.minimum((high - low) / float(2**n_bits - 1), _F32_MAX / 256.0)
-    fake_quant = (
-        tf.quantization.fake_quant_with_min_max_vars
-        if low.shape.rank == 0
-        else tf.quantization.fake_quant_with_min_max_vars_per_channel
-    )
-    return fake_quant(x, -128.0 * step, 127.0 * step, num_bits=8)
-
-
-def _int8_activation(
-    x: tf.Tensor, low: tf.Tensor, high: tf.Tensor, n_bits: int, per_tensor: bool
-) -> tf.Tensor:
-    """An n-bit activation grid as TFLite keeps it in int8: the 8-bit op of its step, the clip
-    to its levels (int8 MINIMUM / MAXIMUM after conversion), the 8-bit op again.
-
-    The values of the n-bit fake-quant op, and its gradients (the clip of already rounded
-    values would pass the gradient half a step further out).
-    """
-    gradient_op = (
-        tf.quantization.fake_quant_with_min_max_vars_gradient
-        if per_tensor
-        else tf.quantization.fake_quant_with_min_max_vars_per_channel_gradient
-    )
-
-    @tf.custom_gradient
-    def quantize(x: tf.Tensor, low: tf.Tensor, high: tf.Tensor) -> Any:
-        clipped = tf.clip_by_value(_on_8_bit_grid(x, low, high, n_bits), low, high)
-
-        def gradient(upstream: tf.Tensor) -> list[tf.Tensor]:
-            return list(gradient_op(upstream, x, low, high, num_bits=n_bits))
-
-        return _on_8_bit_grid(clipped, low, high, n_bits), gradient
-
-    return quantize(x, low, high)
-
-
-def _channel_axis_of(shape: tf.TensorShape, x_shape: tf.TensorShape) -> int | None:
-    """The axis of ``x`` along which ``shape`` ([1, .., C, .., 1], broadcast from the right)
-    holds one value per channel, if it does and every axis from there on is static."""
-    dims = shape.as_list() if shape.rank is not None else None
-    if not dims or x_shape.rank is None or len(dims) > x_shape.rank:
-        return None
-    channel_dims = [i for i, d in enumerate(dims) if d != 1]
-    if len(channel_dims) != 1:
-        return None
-    axis = x_shape.rank - len(dims) + channel_dims[0]
-    if x_shape[axis] != dims[channel_dims[0]] or not x_shape[axis:].is_fully_defined():
-        return None
-    return axis

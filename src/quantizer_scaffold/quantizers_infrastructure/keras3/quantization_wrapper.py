@@ -25,6 +25,7 @@ import numpy as np
 from ..common.frameworks import KERAS3, check_keras
 from ..common.wrapping import QuantizationWrapperMixin, Quantizer
 from .compat import keras
+from .lowering import active as active_lowering
 from .serialization import deserialize_quantizer, register_quantizer, serialize_quantizer
 
 
@@ -79,6 +80,16 @@ class KerasQuantizationWrapper(QuantizationWrapperMixin, keras.layers.Wrapper):
     def call(self, inputs: Any, training: Any = None, **kwargs: Any) -> Any:
         if training is None:
             training = False
+        lowering = active_lowering()
+        form = lowering.layer_form(self, inputs) if lowering and not training else None
+        if form is not None:  # an exporter's form of the layer (see lowering.py)
+            outputs = self._call_in_form(*form, inputs)
+        else:
+            outputs = self._call_layer(inputs, training, **kwargs)
+        return self._quantize_outputs(outputs, training)
+
+    def _call_layer(self, inputs: Any, training: Any, **kwargs: Any) -> Any:
+        """The inner layer's own call, with its quantized weights where it keeps the variables."""
         held = self.layer.__dict__
         originals = []
         try:
@@ -94,7 +105,14 @@ class KerasQuantizationWrapper(QuantizationWrapperMixin, keras.layers.Wrapper):
         finally:
             for holder, weight in originals:
                 held[holder] = weight
-        return self._quantize_outputs(outputs, training)
+        return outputs
+
+    def _call_in_form(self, attribute: str, form: Any, view: Any, inputs: Any) -> Any:
+        """The inner layer in ``form``, its weight quantized in the form's ``view`` of it."""
+        ((_, quantizer, trainable),) = self._weights_plan
+        weight = view(getattr(self.layer, attribute))
+        quantized = quantizer(weight, False) if trainable else quantizer(weight)
+        return form(self.layer, inputs, {attribute: quantized})
 
     def compute_output_shape(self, input_shape: Any) -> Any:
         return self.layer.compute_output_shape(input_shape)

@@ -13,7 +13,9 @@ from __future__ import annotations
 from typing import Any
 
 from ..common import grid_math
+from ..common.activation_scope import quantizing_activations_now
 from .compat import keras, ops
+from .lowering import active as active_lowering
 
 MIN_THRESHOLD = 2.0**-16
 
@@ -111,11 +113,17 @@ def fake_quant(x: Any, low: Any, high: Any, n_bits: int, scale: Any = None) -> A
     """Quantize ``x`` to the 2^n levels spanning [low, high] (zero on the grid), STE gradient.
 
     ``scale`` is the step when it is known exactly (the symmetric grids' ``delta``); by default
-    ``(high - low) / (2^n - 1)``.
+    ``(high - low) / (2^n - 1)``. While an exporter traces the model (``lowering.lowered``), its
+    own op computes the grid.
     """
     x = as_tensor(x)
     low = ops.cast(low, x.dtype)
     high = ops.cast(high, x.dtype)
+    lowering = active_lowering()
+    if lowering is not None:
+        lowered = lowering.fake_quant(x, low, high, n_bits, quantizing_activations_now())
+        if lowered is not None:
+            return lowered
     if scale is None:
         scale = (high - low) / float(2**n_bits - 1)
 
