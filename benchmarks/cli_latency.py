@@ -8,8 +8,9 @@ Each repeat makes a fresh temporary copy of this repository's ``src/`` and
 scaffold, the same scaffold again (UNCHANGED), ``list``, ``check``, ``update`` (nothing to
 renew) and ``remove``; then the first
 scaffold in a fresh user project (``pyproject.toml`` and ``src/myproj/__init__.py``), which
-also creates that project's registry and edits its pyproject.toml. Prints the median
-milliseconds and the ratio to the bare interpreter start.
+also creates that project's registry and edits its pyproject.toml; then a Keras 3 scaffold
+(``--framework keras3``) in the repository copy and as the first in a fresh user project.
+Prints the median milliseconds and the ratio to the bare interpreter start.
 """
 
 from __future__ import annotations
@@ -81,6 +82,8 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
         "update (nothing to renew)": [],
         "--help": [],
         "scaffold (user project, first)": [],
+        "scaffold --framework keras3": [],
+        "scaffold keras3 (user, first)": [],
     }
     with tempfile.TemporaryDirectory() as folder:
         for _ in range(repeats):
@@ -96,6 +99,10 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
             samples["remove"].append(timed([*CLI, "remove", "--method", "BenchMethod"], project))
             user = fresh_user_project(Path(folder))
             samples["scaffold (user project, first)"].append(timed([*CLI, *SCAFFOLD], user))
+            keras3 = [*SCAFFOLD, "--framework", "keras3"]
+            samples["scaffold --framework keras3"].append(timed([*CLI, *keras3], project))
+            user = fresh_user_project(Path(folder))
+            samples["scaffold keras3 (user, first)"].append(timed([*CLI, *keras3], user))
     medians = {name: statistics.median(w for w, _ in values) for name, values in samples.items()}
     cpu = {name: statistics.median(c for _, c in values) for name, values in samples.items()}
     base = medians["python -c pass"]

@@ -88,9 +88,9 @@ def make_project(folder: Path, size: int) -> Path:
     project = folder / f"registry_{size}"
     shutil.copytree(REPO / "src", project / "src", ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copy2(REPO / "pyproject.toml", project / "pyproject.toml")
-    _, methods = api.list_methods(root=project)
+    _, methods = api.list_methods(root=project, backend="keras")
     grow_registry(project, size - len(methods))
-    _, methods = api.list_methods(root=project)
+    _, methods = api.list_methods(root=project, backend="keras")
     if len(methods) != size:
         raise RuntimeError(f"built a registry of {len(methods)} methods, wanted {size}")
     return project

@@ -233,13 +233,17 @@ def test_annotated_and_semicolon_members_are_read(
             lines[-1] += f"; {name} = {value}"
         else:
             lines.append((pattern or MEMBER_FORMS["plain"]).format(n=name, v=value))
+    # the baseline's LSQ (which the Keras 3 dispatcher names) stays, after them
+    lines.append(f"    LSQ = {len(spellings)}")
     enum_file = project / ENUM
-    enum_file.write_text(enum_file.read_text().replace("    STE = 0\n", "\n".join(lines) + "\n"))
+    original = enum_file.read_text()
+    assert "    STE = 0\n    LSQ = 1\n" in original
+    enum_file.write_text(original.replace("    STE = 0\n    LSQ = 1\n", "\n".join(lines) + "\n"))
     before = tree_state(project)
     api.scaffold("NewMethod", root=project)
     methods = {m.name: m.value for m in assert_whole(project)}
     assert [n for n, _ in spellings] == list(methods)[: len(spellings)]
-    assert methods["NewMethod"] == len(spellings)
+    assert methods["NewMethod"] == len(spellings) + 1
     api.remove("NewMethod", root=project)
     assert tree_state(project) == before
 

@@ -31,7 +31,8 @@ def test_dry_run_and_check_write_nothing(project: Path, cli: Runner) -> None:
     before = snapshot(project)
     dry = cli(*WEIGHTS, "--dry-run", cwd=project)
     assert dry.returncode == 0, dry.stderr
-    assert "+    MyTrainingMethod = 1" in dry.stdout and "--- a/src/" in dry.stdout
+    # STE and LSQ (kept by the baseline: the Keras 3 dispatcher uses it) are 0 and 1
+    assert "+    MyTrainingMethod = 2" in dry.stdout and "--- a/src/" in dry.stdout
     check = cli(*WEIGHTS, "--check", cwd=project)
     assert check.returncode == 1
     assert snapshot(project) == before  # every byte and every mtime
@@ -67,7 +68,7 @@ def test_remove_keeps_files_the_user_edited(project: Path, cli: Runner) -> None:
     kept = json.loads((project / ".scaffold-quantizer.json").read_text())
     assert kept["methods"] == {} and TRAINING in kept["kept"]["MyTrainingMethod"]["files"]
     listed = json.loads(cli("list", "--json", cwd=project).stdout)
-    assert [m["name"] for m in listed["methods"]] == ["STE"]
+    assert "MyTrainingMethod" not in {m["name"] for m in listed["methods"]}
 
 
 def test_remove_keeps_an_edited_pair_whole_and_deletes_the_untouched_one(
@@ -167,8 +168,8 @@ def test_two_concurrent_runs_both_register(tmp_path: Path) -> None:
     )
     enum = (project / REGISTRY[0]).read_text()
     members = {line.strip() for line in enum.splitlines()}
-    pairs = [{"FirstMethod = 1", "SecondMethod = 2"}, {"SecondMethod = 1", "FirstMethod = 2"}]
-    assert any(pair <= members for pair in pairs)  # whichever ran first got 1
+    pairs = [{"FirstMethod = 2", "SecondMethod = 3"}, {"SecondMethod = 2", "FirstMethod = 3"}]
+    assert any(pair <= members for pair in pairs)  # whichever ran first got 2 (after LSQ)
 
 
 def test_usage_errors_are_one_line_with_exit_code_2(project: Path, cli: Runner) -> None:
@@ -196,13 +197,17 @@ def test_help_lists_the_commands(project: Path, cli: Runner) -> None:
     assert "--quantization-method" in result.stdout and "--dry-run" in result.stdout
 
 
-def test_the_generator_never_imports_tensorflow() -> None:
+def test_the_generator_never_imports_tensorflow(project: Path) -> None:
+    """Nor Keras or JAX: every generator module, and a Keras 3 scaffold (dry run)."""
     code = (
         "import importlib, pkgutil, sys\n"
         "import quantizer_scaffold.scaffold as s\n"
         "for m in pkgutil.walk_packages(s.__path__, s.__name__ + '.'):\n"
         "    importlib.import_module(m.name)\n"
-        "heavy = ('tensorflow', 'tf_keras', 'keras', 'tensorflow_model_optimization')\n"
+        "from quantizer_scaffold.scaffold import api\n"
+        f"api.scaffold('Probe', 'activation', root={str(project)!r}, dry_run=True, "
+        "backend='keras3', parameters=['alpha=learned:threshold'])\n"
+        "heavy = ('tensorflow', 'tf_keras', 'keras', 'tensorflow_model_optimization', 'jax')\n"
         "print(sorted(n for n in heavy if n in sys.modules))\n"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
@@ -212,9 +217,12 @@ def test_the_generator_never_imports_tensorflow() -> None:
 
 def test_list_prints_one_unbroken_row_per_registered_class(project: Path, cli: Runner) -> None:
     assert cli(*WEIGHTS, cwd=project).returncode == 0
-    table = cli("list", cwd=project)
+    table = cli("list", "--framework", "keras", cwd=project)
     assert table.returncode == 0, table.stderr
     rows = [line for line in table.stdout.splitlines() if "Quantizer" in line]
     assert any("STEUniformActivationQuantizer" in row for row in rows)
     assert any("MyTrainingMethodWeightsTrainingQuantizer" in row for row in rows)
     assert len(rows) == 7  # six STE entries and the scaffolded one
+    every = [line for line in cli("list", cwd=project).stdout.splitlines() if "Quantizer" in line]
+    assert len(every) == 7 + 8  # and Keras 3's six STE and two LSQ entries
+    assert sum(row.startswith("│ keras3 ") for row in every) == 2  # the first row of each method

@@ -19,16 +19,18 @@ from typing import Any
 from .. import __version__
 from . import builtin, ownership, registry, transaction, validate
 from .errors import ConflictError, ScaffoldError, UsageError
-from .manifest import Manifest, sha256
+from .manifest import Manifest, sha256, split_key, target_key
 from .merge import has_conflict_markers
 from .naming import MethodName, QuantizationMethod, Target
 from .next_steps import next_steps
 from .project import (
+    BACKENDS,
     DEFAULT_BACKEND,
     ENUM_FILE,
     PYPROJECT,
     RUNTIME,
     Project,
+    check_backend,
     load_project,
 )
 from .render import Rendering, module_of
@@ -243,7 +245,13 @@ def _registry_texts(
     return registry.RegistryTexts(
         enum_text=space.require(enum_file, "the TrainingMethod enum"),
         enum_label=enum_file,
-        dispatcher_text=space.require(dispatcher_file, "the quantizer dispatcher"),
+        dispatcher_text=space.require(
+            dispatcher_file,
+            "the quantizer dispatcher"
+            if backend == DEFAULT_BACKEND
+            else f"the {backend} dispatcher: its dispatcher_file in [tool.scaffold-quantizer."
+            f"{backend}]",
+        ),
         dispatcher_label=dispatcher_file,
     )
 
@@ -290,8 +298,13 @@ def _create_own_registry(
     if entry.text is not None and entry.text != pyproject:
         space.stage(PYPROJECT, entry.text)
     report.notes.append(
-        f"created this project's own registry: TrainingMethod in {config.training_method_file}"
-        f" and the {backend} dispatcher in {dispatcher_file}"
+        (
+            f"created this project's {backend} dispatcher in {dispatcher_file} (one "
+            f"TrainingMethod, in {config.training_method_file}, serves every back end)"
+            if has_enum
+            else f"created this project's own registry: TrainingMethod in "
+            f"{config.training_method_file} and the {backend} dispatcher in {dispatcher_file}"
+        )
         + (
             f', declared in {PYPROJECT} as the "{own_registry.ENTRY_POINT_GROUP}" entry point'
             if entry.text is not None
@@ -397,15 +410,17 @@ def scaffold(
     dry_run: bool = False,
     check: bool = False,
     force: bool = False,
-    backend: str = DEFAULT_BACKEND,
+    backend: str | None = None,
     parameters: Sequence[str] | None = None,
 ) -> Report:
     """Render and register a trainable + inferable quantizer pair and its tests.
 
     ``parameters`` are ``--param`` declarations (see ``parameters.py``); None: the ones this
     method's target was scaffolded with before (recorded in the manifest), else the grids'
-    own fixed, calibrated parameters. In a user's project without a registry, the first run
-    creates the project's own (``own_registry``) and declares it to the runtime. On a method
+    own fixed, calibrated parameters. ``backend`` (``--framework``): ``keras`` or ``keras3``,
+    None for the project's ``framework`` setting (default ``keras``). In a user's project
+    without a registry (or without this back end's dispatcher), the first run creates the
+    project's own (``own_registry``) and declares it to the runtime. On a method
     that exists, files you edited are kept (``ownership``), and a pair that ``remove`` kept is
     registered again.
     """
@@ -417,7 +432,11 @@ def scaffold(
     weights = target is Target.WEIGHTS
     if parameters is not None:  # bad input fails before anything is read
         declared_parameters(parameters, wanted, weights)
+    if backend is not None:
+        check_backend(backend, "--framework")
     project = load_project(Path(root) if root else None, Path(cwd) if cwd else None)
+    backend = backend or project.config.framework
+    key = target_key(target.value, backend)
     layout = project.config.backend(backend)
     project.config.check_importable(backend)
     builtin.refuse_builtin_name(project, name, backend)
@@ -432,14 +451,12 @@ def scaffold(
         created_registry = _create_own_registry(project, space, backend, report)
         texts = registry.Registry(_registry_texts(project, space, backend))
         _refuse_case_twin(texts, name, method)
-        recorded = manifest.options(member, target.value) or manifest.options(
-            member, target.value, kept=True
-        )
+        recorded = manifest.options(member, key) or manifest.options(member, key, kept=True)
         present = texts.registered_keys(name, target)
         methods = [m for m in ORDER if m in set(wanted) | set(present)]
         if parameters is None:
-            kept_pair = manifest.options(member, target.value) is None
-            parameters = manifest.recorded_parameters(member, target.value, kept=kept_pair)
+            kept_pair = manifest.options(member, key) is None
+            parameters = manifest.recorded_parameters(member, key, kept=kept_pair)
         declared = declared_parameters(parameters or (), methods, weights)
         chosen = recorded_specs(parameters or (), declared)
         options_changed = recorded is not None and (
@@ -489,7 +506,7 @@ def scaffold(
         space.stage(config.training_method_file, result.enum_text)
         space.stage(layout.dispatcher_file, result.dispatcher_text)
         updated = manifest.copy()
-        again = updated.take_kept(member, target.value)
+        again = updated.take_kept(member, key)
         if again:
             report.notes.append(
                 f"registered {member} ({target.value}) again: the pair `remove` kept because "
@@ -498,12 +515,10 @@ def scaffold(
         for path, record in kept_records.items():
             updated.keep_record(member, path, record)  # edited: the base stays what it was
         shared = {p: t for p, t in written.items() if p == f"{rendering.package_dir}/__init__.py"}
-        updated.record_files(member, None, shared)
-        updated.record_files(
-            member, target.value, {p: t for p, t in written.items() if p not in shared}
-        )
+        updated.record_files(member, target_key(None, backend), shared)
+        updated.record_files(member, key, {p: t for p, t in written.items() if p not in shared})
         updated.record_registration(
-            member, target.value, methods, result.created_member, backend, __version__, chosen
+            member, key, methods, result.created_member, backend, __version__, chosen
         )
         new_files = [p for p in written if space.before.get(p) is None]
         created_dirs = _missing_dirs(project, new_files) + list(again.get("created_dirs", []))
@@ -515,6 +530,7 @@ def scaffold(
                 _missing_dirs(project, list(created_registry)),
                 space.before.get(PYPROJECT),
                 space.after.get(PYPROJECT),
+                added=config.training_method_file not in created_registry,
             )
         if updated.differs(manifest):
             space.stage(config.manifest_file, updated.text())
@@ -558,9 +574,13 @@ def remove(
     cwd: str | Path | None = None,
     dry_run: bool = False,
     check: bool = False,
-    backend: str = DEFAULT_BACKEND,
+    backend: str | None = None,
 ) -> Report:
     """Undo ``scaffold``: registrations out, unedited generated files deleted, edits kept.
+
+    ``backend``: the back end whose pair goes; None: the one the manifest records the method
+    for (refused when it records several: the other back end's pair shares the enum member),
+    else the project's ``framework``.
 
     A pair in which you edited a file stays whole and is recorded as kept: scaffolding the
     method again registers it again. Removing the last method of a registry that
@@ -569,8 +589,9 @@ def remove(
     """
     name = MethodName.parse(method)
     chosen = parse_target(target) if target is not None else None
+    if backend is not None:
+        check_backend(backend, "--framework")
     project = load_project(Path(root) if root else None, Path(cwd) if cwd else None)
-    layout = project.config.backend(backend)
     member = name.enum_member
 
     report = Report("remove", str(project.root), member, chosen.value if chosen else None)
@@ -585,9 +606,11 @@ def remove(
             )
             report.dry_run = dry_run or check
             return report
+        backend = backend or _recorded_backend(manifest, member, project)
+        layout = config.backend(backend)
         texts = registry.Registry(_registry_texts(project, space, backend))
         scaffolded = {t for t in Target if texts.registered_keys(name, t)} | {
-            Target(t) for t in manifest.targets(member)
+            Target(split_key(k)[0]) for k in manifest.targets(member, backend)
         }
         targets = [t for t in Target if (chosen is None or t is chosen) and t in scaffolded]
         if not targets:
@@ -599,22 +622,26 @@ def remove(
             t: module_of(project, f"{package_dir}/{name.training_module(t)}.py") for t in Target
         }
         entry = manifest.method(member) or {}
-        remaining = [t for t in manifest.targets(member) if Target(t) not in targets]
+        wanted = {target_key(t.value, backend) for t in targets}
+        remaining = [k for k in manifest.targets(member) if k not in wanted]
+        # the back end's shared files go with its last pair; folders with its last file
+        shared_key = target_key(None, backend)
+        same_backend = [k for k in remaining if split_key(k)[1] == backend]
         result = registry.unregister(
             texts,
             name,
             targets,
             modules,
             remove_member=bool(entry.get("enum_member_created")) and not remaining,
+            other_dispatchers=_other_dispatchers(project, space, backend),
         )
         space.stage(config.training_method_file, result.enum_text)
         space.stage(layout.dispatcher_file, result.dispatcher_text)
         updated = manifest.copy()
-        wanted = {t.value for t in targets}
         files = {
             path: record
             for path, record in sorted(entry.get("files", {}).items())
-            if (record["target"] is None and not remaining) or record["target"] in wanted
+            if (record["target"] == shared_key and not same_backend) or record["target"] in wanted
         }
         owners = {path: ownership.of(manifest, path, space.read(path)) for path in files}
         # a pair's modules import each other, its test imports both, and they all live in the
@@ -630,34 +657,41 @@ def remove(
                 continue
             if decision.action == "keep":
                 keep[path] = decision.note
-            elif file_target in kept_targets or (file_target is None and kept_targets):
+            elif file_target in kept_targets or (file_target == shared_key and kept_targets):
                 keep[path] = "kept with the edited files it belongs with"
             else:
                 space.stage(path, None)
         options = {t: manifest.options(member, t) or {} for t in wanted}
-        for t in targets:
-            updated.forget_target(member, t.value)
+        for key in sorted(wanted):
+            updated.forget_target(member, key)
+        created_dirs = list(entry.get("created_dirs", []))
+        if remaining:  # another pair of the method stays: only the folders it does not use go
+            left = [p for p, r in entry.get("files", {}).items() if p not in files]
+            created_dirs = [d for d in created_dirs if not any(p.startswith(d + "/") for p in left)]
+            if member in updated.data["methods"]:
+                record = updated.data["methods"][member]
+                record["created_dirs"] = sorted(set(record["created_dirs"]) - set(created_dirs))
         if keep:
             updated.keep_pair(
                 member,
-                {t: options[t] for t in sorted(kept_targets - {None})},
+                {t: options[t] for t in sorted(kept_targets - {shared_key})},
                 {path: files[path] for path in keep},
-                [] if remaining else list(entry.get("created_dirs", [])),
+                created_dirs,
             )
-        remove_dirs = [] if remaining else list(entry.get("created_dirs", []))
+        remove_dirs = created_dirs  # removed only when empty
         # a folder this method created that still holds another method's files is handed to
         # that method, so that removing it later removes the folder too
         for other, record in updated.data["methods"].items():
             shared = [d for d in remove_dirs if any(p.startswith(d + "/") for p in record["files"])]
             updated.record_dirs(other, shared)
-        if updated.is_empty():
-            remove_dirs += _remove_own_registry(project, space, updated, result.members, report)
+        remove_dirs += _remove_own_registry(project, space, updated, result.members, report)
         if updated.is_empty():
             if space.read(config.manifest_file) is not None:
                 space.stage(config.manifest_file, None)
         elif updated.differs(manifest):
             space.stage(config.manifest_file, updated.text())
-        if space.read(config.training_method_file) is not None:  # not a removed registry
+        registry_left = [config.training_method_file, layout.dispatcher_file]
+        if all(space.read(path) is not None for path in registry_left):  # not removed
             _validate(project, space, {}, result.members, backend)
         if result.removed_member:
             report.notes.append(f"removed TrainingMethod.{member}")
@@ -670,6 +704,29 @@ def remove(
                 "them yourself if you no longer need them"
             )
         return _finish(project, space, report, dry_run, check, {}, keep, remove_dirs)
+
+
+def _other_dispatchers(project: Project, space: _Workspace, backend: str) -> dict[str, str]:
+    """The other back ends' dispatcher files that exist (file -> text): they share the enum."""
+    found = {}
+    for other in BACKENDS:
+        path = project.config.backend(other).dispatcher_file
+        text = space.read(path) if other != backend else None
+        if text is not None:
+            found[path] = text
+    return found
+
+
+def _recorded_backend(manifest: Manifest, member: str, project: Project) -> str:
+    """The back end ``remove`` without ``--framework`` acts on: the one ``member`` is recorded
+    for, else the project's ``framework``; a method recorded for several is refused."""
+    recorded = manifest.backends(member)
+    if len(recorded) > 1:
+        raise UsageError(
+            f"{member} is scaffolded for {' and '.join(recorded)}: pass --framework "
+            f"{' or --framework '.join(recorded)} to say which pair to remove"
+        )
+    return recorded[0] if recorded else project.config.framework
 
 
 def _nothing_to_remove(
@@ -685,6 +742,14 @@ def _nothing_to_remove(
     note when there is nothing, a refusal when the method is there but was made by hand."""
     member = name.enum_member
     label = f"for {chosen.value}" if chosen else ""
+    others = [b for b in manifest.backends(member) if b != backend]
+    if others:
+        report.notes.append(
+            f"{member} is not registered for {backend}{' ' + label if label else ''}; nothing "
+            f"to remove (scaffold-quantizer registered it for {', '.join(others)}: "
+            f"--framework {others[0]} removes that pair)"
+        )
+        return
     by_hand = [t for t in Target if (chosen is None or t is chosen) and texts.quantizers(member, t)]
     if member in texts.members and (by_hand or chosen is None):
         where = texts.texts.enum_label if not by_hand else texts.texts.dispatcher_label
@@ -720,27 +785,40 @@ def _remove_own_registry(
     members: Sequence[str],
     report: Report,
 ) -> list[str]:
-    """Undo the registry creation of ``_create_own_registry`` once no method is left in it.
+    """Undo ``_create_own_registry`` where nothing uses it any more: a back end's dispatcher
+    added next to an existing enum once no pair of that back end is left; the registry it
+    created (the enum and a first dispatcher) once no method is left in it.
 
     Only files that still hold exactly what the tool created (after this run's edits) go;
-    the entry point goes only while its lines are as written. Returns the folders to remove.
+    an entry point goes only while its lines are as written. Returns the folders to remove.
     """
+    from .manifest import pyproject_blocks
+
+    in_use = manifest.backends_in_use()
+    parts: list[tuple[str | None, dict[str, Any], str]] = [
+        (backend, part, f"this project's {backend} dispatcher")
+        for backend, part in sorted(manifest.added_dispatchers().items())
+        if backend not in in_use
+    ]
     record = manifest.registry_record()
-    if not record or members:
-        return []
-    files = record.get("files", {})
-    if any(sha256(space.read(p) or "") != digest for p, digest in files.items()):
-        report.notes.append("kept this project's registry: you edited it")
-        return []
-    for path in files:
-        space.stage(path, None)
-    pyproject = space.read(PYPROJECT)
-    block = record.get("pyproject_block")
-    if pyproject is not None and block and pyproject.count(block) == 1:
-        space.stage(PYPROJECT, pyproject.replace(block, "", 1))
-    manifest.forget_registry()
-    report.notes.append("removed this project's registry: no method is left in it")
-    return list(record.get("created_dirs", []))
+    if record.get("files") and not members and manifest.is_empty():
+        parts.append((None, record, "this project's registry"))
+    folders: list[str] = []
+    for added, part, what in parts:
+        files = part.get("files", {})
+        if any(sha256(space.read(p) or "") != digest for p, digest in files.items()):
+            report.notes.append(f"kept {what}: you edited it")
+            continue
+        for path in files:
+            space.stage(path, None)
+        for block in reversed(pyproject_blocks(part)):  # the last added is contiguous first
+            pyproject = space.read(PYPROJECT)
+            if pyproject is not None and pyproject.count(block) == 1:
+                space.stage(PYPROJECT, pyproject.replace(block, "", 1))
+        manifest.forget_registry(added)
+        report.notes.append(f"removed {what}: no method is left in it")
+        folders += list(part.get("created_dirs", []))
+    return folders
 
 
 def update(
@@ -761,6 +839,8 @@ def update(
     them (``Report.conflicts``). The registry is not touched; kept pairs neither.
     """
     chosen = parse_target(target) if target is not None else None
+    if backend is not None:
+        check_backend(backend, "--framework")
     project = load_project(Path(root) if root else None, Path(cwd) if cwd else None)
     report = Report("update", str(project.root), None, chosen.value if chosen else None)
     with _session(project, writes=not (dry_run or check), report=report):
@@ -779,16 +859,17 @@ def update(
             members = [report.method]
         renewal = _Renewal(project, space, manifest, report)
         for member in members:
-            for value in manifest.targets(member):
-                options = manifest.options(member, value) or {}
-                if chosen not in (None, Target(value)) or backend not in (None, options["backend"]):
+            for key in manifest.targets(member):
+                options = manifest.options(member, key) or {}
+                value = Target(split_key(key)[0])
+                if chosen not in (None, value) or backend not in (None, options["backend"]):
                     continue
-                renewal.renew(member, Target(value), options)
+                renewal.renew(member, value, options)
         if renewal.updated.differs(manifest):
             space.stage(config.manifest_file, renewal.updated.text())
-        for used in sorted({b for _, b in renewal.classes.values()}) or [DEFAULT_BACKEND]:
+        for used in sorted({b for _, b in renewal.classes}) or [DEFAULT_BACKEND]:
             members_now = registry.Registry(_registry_texts(project, space, used)).members
-            imports = {c: m for c, (m, b) in renewal.classes.items() if b == used}
+            imports = {c: m for (c, b), m in renewal.classes.items() if b == used}
             _validate(project, space, imports, members_now, used, renewal.conflicted)
         if report.conflicts:
             verb = "would be" if dry_run or check else "are"
@@ -828,7 +909,7 @@ class _Renewal:
         self.notes: dict[str, str] = {}
         self.keep: dict[str, str] = {}
         self.conflicted: set[str] = set()
-        self.classes: dict[str, tuple[str, str]] = {}  # training class -> (module, back end)
+        self.classes: dict[tuple[str, str], str] = {}  # (training class, back end) -> module
         self.done: set[str] = set()  # a method's shared files are renewed once
         self.label = f"scaffold-quantizer {__version__} templates"
 
@@ -837,8 +918,9 @@ class _Renewal:
         backend = str(options["backend"])
         rendering = _render_recorded(self.project, name, target, options)
         records = (self.manifest.method(member) or {}).get("files", {})
+        key, shared_key = target_key(target.value, backend), target_key(None, backend)
         paths = set(rendering.files) | {
-            p for p, r in records.items() if r["target"] in (target.value, None)
+            p for p, r in records.items() if r["target"] in (key, shared_key)
         }
         renewed = False
         for path in sorted(paths - self.done):
@@ -861,17 +943,16 @@ class _Renewal:
                 shared = path == f"{rendering.package_dir}/__init__.py"
                 before = self.updated.file_hash(path)
                 self.updated.record_files(
-                    member, None if shared else target.value, {path: decision.base}
+                    member, shared_key if shared else key, {path: decision.base}
                 )
                 renewed |= before != self.updated.file_hash(path)
             if decision.conflicts:
                 self.report.conflicts += decision.conflicts
                 self.conflicted.add(path)
         if renewed:
-            self.updated.renew_target(member, target.value, __version__)
+            self.updated.renew_target(member, key, __version__)
         if rendering.training_file not in self.conflicted:
-            module = (rendering.training_module, backend)
-            self.classes[name.training_class(target)] = module
+            self.classes[(name.training_class(target), backend)] = rendering.training_module
 
 
 @dataclass
@@ -928,9 +1009,9 @@ def check_project(
         config.source_root, space.read, {config.package.split(".")[0], config.runtime.split(".")[0]}
     )
     recorded = {
-        (member, Target(value)): manifest.options(member, value) or {}
+        (member, key): manifest.options(member, key) or {}
         for member in report.methods
-        for value in manifest.targets(member)
+        for key in manifest.targets(member)
     }
     backends = {str(options["backend"]) for options in recorded.values()} or {DEFAULT_BACKEND}
     if not recorded and not config.uses_own_runtime:
@@ -955,10 +1036,12 @@ def check_project(
                     f"{label} uses {registry.ENUM_CLASS}.{member}, which "
                     f"{reg.texts.enum_label} does not define"
                 )
-        for (member, target), options in sorted(recorded.items()):
+        for (member, key), options in sorted(recorded.items()):
             if options["backend"] != used:
                 continue
-            again = f"`scaffold-quantizer --method {member} --target {target.value}`"
+            target = Target(split_key(key)[0])
+            framework = "" if used == DEFAULT_BACKEND else f" --framework {used}"
+            again = f"`scaffold-quantizer --method {member} --target {target.value}{framework}`"
             if member not in reg.members:
                 problems.append(
                     f"{reg.texts.enum_label}: {registry.ENUM_CLASS}.{member} is missing "
@@ -979,9 +1062,14 @@ def check_project(
         own = ownership.of(manifest, path, space.read(path))
         if own.owner is ownership.Owner.ABSENT:
             if not kept:
+                file_target, file_backend = split_key(record["target"])
+                framework = (
+                    "" if file_backend == DEFAULT_BACKEND else f" --framework {file_backend}"
+                )
                 problems.append(
                     f"{path} is missing (generated for {member}): `scaffold-quantizer "
-                    f"--method {member} --target {record['target'] or 'weights'}` creates it again"
+                    f"--method {member} --target {file_target or 'weights'}{framework}` creates "
+                    "it again"
                 )
             continue
         if own.owner is ownership.Owner.EDITED:
@@ -991,7 +1079,8 @@ def check_project(
                 continue
         if path.endswith(".py") and not kept:
             problems += _module_problems(project, index, path, own.text or "")
-    for (member, target), options in sorted(recorded.items()):
+    for (member, key), options in sorted(recorded.items()):
+        target = Target(split_key(key)[0])
         rendering = _render_recorded(project, MethodName.parse(member), target, options)
         for path, text in rendering.files.items():
             own = ownership.of(manifest, path, space.read(path))
@@ -1041,49 +1130,56 @@ def _module_problems(
 def list_methods(
     root: str | Path | None = None,
     cwd: str | Path | None = None,
-    backend: str = DEFAULT_BACKEND,
+    backend: str | None = None,
 ) -> tuple[Project, list[registry.RegisteredMethod]]:
-    """Every training method with its registered classes, read from the code: the project's
-    own (if it has a registry yet) and, in a user's project, quantizer-scaffold's built-in
-    ones; ``registered_in`` says where each is."""
+    """Every training method with its registered classes, per back end (``backend``: only
+    that one), read from the code: the project's own (where it has a registry) and, in a
+    user's project, quantizer-scaffold's built-in ones; ``registered_in`` says where each
+    is (enum, dispatcher, back end)."""
     project = load_project(Path(root) if root else None, Path(cwd) if cwd else None)
     config = project.config
     space = _Workspace(project)
     found: list[registry.RegisteredMethod] = []
-    sources: list[tuple[registry.Registry, str, str]] = []
-    installed = builtin.builtin_registry(project, backend)
-    if installed is not None:
-        sources.append((installed, "built-in", f"{RUNTIME}.{ENUM_FILE[:-3].replace('/', '.')}"))
     has_own = space.read(config.training_method_file) is not None or config.uses_own_runtime
-    if has_own:
-        own = registry.Registry(_registry_texts(project, space, backend))
-        sources.append(
-            (own, "built-in" if config.uses_own_runtime and config.package == RUNTIME
-             else "project", module_of(project, config.training_method_file))
-        )  # fmt: skip
-    for reg, origin, enum_module in sources:
-        dispatcher = reg.texts.dispatcher_label
-        dispatcher_module = (
-            module_of(project, dispatcher)
-            if reg is not installed
-            else f"{RUNTIME}.{dispatcher.split('/', 1)[1][:-3].replace('/', '.')}"
-        )
-        for target in Target:
-            reg.table(target)  # both dictionaries must exist
-        for method in reg.methods():
-            found.append(
-                registry.RegisteredMethod(
-                    method.name,
-                    method.value,
-                    method.quantizers,
-                    enum=f"{enum_module}.{registry.ENUM_CLASS}",
-                    origin=origin,
-                    registered_in={
-                        "enum_file": reg.texts.enum_label,
-                        "dispatcher_file": dispatcher,
-                        "dispatcher": dispatcher_module,
-                        "backend": backend,
-                    },
-                )
+    backends = [check_backend(backend, "--framework")] if backend else list(BACKENDS)
+    served = [b for b in backends if space.read(config.backend(b).dispatcher_file) is not None]
+    if has_own and not served:  # an enum without any dispatcher: say which file is missing
+        _registry_texts(project, space, backends[0])
+    for used in backends:
+        sources: list[tuple[registry.Registry, str, str, str]] = []
+        installed = builtin.builtin_registry(project, used)
+        if installed is not None:
+            dispatcher = installed.texts.dispatcher_label
+            sources.append(
+                (installed, "built-in", f"{RUNTIME}.{ENUM_FILE[:-3].replace('/', '.')}",
+                 f"{RUNTIME}.{dispatcher.split('/', 1)[1][:-3].replace('/', '.')}")
+            )  # fmt: skip
+        if has_own and used in served:
+            own = registry.Registry(_registry_texts(project, space, used))
+            origin = (
+                "built-in" if config.uses_own_runtime and config.package == RUNTIME else "project"
             )
+            sources.append(
+                (own, origin, module_of(project, config.training_method_file),
+                 module_of(project, own.texts.dispatcher_label))
+            )  # fmt: skip
+        for reg, origin, enum_module, dispatcher_module in sources:
+            for target in Target:
+                reg.table(target)  # both dictionaries must exist
+            for method in reg.methods():
+                found.append(
+                    registry.RegisteredMethod(
+                        method.name,
+                        method.value,
+                        method.quantizers,
+                        enum=f"{enum_module}.{registry.ENUM_CLASS}",
+                        origin=origin,
+                        registered_in={
+                            "enum_file": reg.texts.enum_label,
+                            "dispatcher_file": reg.texts.dispatcher_label,
+                            "dispatcher": dispatcher_module,
+                            "backend": used,
+                        },
+                    )
+                )
     return project, found

@@ -18,8 +18,10 @@ import click
 
 from .errors import ScaffoldError
 from .naming import QuantizationMethod, Target
+from .project import BACKENDS
 
 PROG = "scaffold-quantizer"
+FRAMEWORKS = list(BACKENDS)
 TARGETS = [t.value for t in Target]
 METHODS = [m.value for m in QuantizationMethod]
 STYLES = {
@@ -55,6 +57,17 @@ def _only_target_option(text: str) -> Any:
         default=None,
         metavar="weights|activation",
         shell_complete=_complete(TARGETS),
+        help=text,
+    )
+
+
+def _framework_option(text: str) -> Any:
+    return click.option(
+        "--framework",
+        "-f",
+        default=None,
+        metavar="|".join(FRAMEWORKS),
+        shell_complete=_complete(FRAMEWORKS),
         help=text,
     )
 
@@ -172,6 +185,10 @@ class _ScaffoldGroup(click.Group):
     "'none': parameter-free. Default: the ones this method and target were scaffolded with "
     "(the manifest records them), else the grid's fixed, calibrated threshold or range.",
 )
+@_framework_option(
+    "Keras of the quantizer: keras (Keras 2, tf_keras) or keras3 (Keras 3 on TensorFlow or JAX); "
+    "default: framework in [tool.scaffold-quantizer], else keras."
+)
 @_root_option()
 @click.option("--force", is_flag=True, help="Replace files/registrations this tool made before.")
 @_write_options
@@ -183,6 +200,7 @@ def cli(
     target: str,
     quantization_methods: tuple[str, ...],
     parameters: tuple[str, ...],
+    framework: str | None,
     root: str | None,
     force: bool,
     dry_run: bool,
@@ -196,6 +214,7 @@ def cli(
     scaffold-quantizer --method my-method --target activation -q symmetric -q power_of_two
     scaffold-quantizer --method PACT --target activation --param alpha=learned:threshold
     scaffold-quantizer --method DoReFa --target weights --param none
+    scaffold-quantizer --method MyTrainingMethod --framework keras3
     scaffold-quantizer remove --method MyTrainingMethod
     scaffold-quantizer list
     scaffold-quantizer check
@@ -210,6 +229,7 @@ def cli(
                 "target",
                 "quantization_methods",
                 "parameters",
+                "framework",
                 "force",
                 "dry_run",
                 "check",
@@ -235,6 +255,7 @@ def cli(
         dry_run=dry_run,
         check=check,
         force=force,
+        backend=framework,
         parameters=parameters or None,  # not given: the recorded ones, else the grids' own
     )
     _finish(report, as_json, dry_run, check)
@@ -243,26 +264,35 @@ def cli(
 @cli.command("remove")
 @_method_option(required=True)
 @_only_target_option("Remove only this target (default: every target of the method).")
+@_framework_option("The back end whose pair to remove (default: the one it was scaffolded for).")
 @_root_option()
 @_write_options
 def remove_command(
-    method: str, target: str | None, root: str | None, dry_run: bool, check: bool, as_json: bool
+    method: str,
+    target: str | None,
+    framework: str | None,
+    root: str | None,
+    dry_run: bool,
+    check: bool,
+    as_json: bool,
 ) -> None:
     """Unregister a scaffolded method and delete its generated files that you did not edit."""
     from . import api
 
-    report = api.remove(method, target, root=root, dry_run=dry_run, check=check)
+    report = api.remove(method, target, root=root, dry_run=dry_run, check=check, backend=framework)
     _finish(report, as_json, dry_run, check)
 
 
 @cli.command("update")
 @_method_option(required=False)
 @_only_target_option("Update only this target (default: every target).")
+@_framework_option("Update only this back end's pairs (default: every back end).")
 @_root_option()
 @_write_options
 def update_command(
     method: str | None,
     target: str | None,
+    framework: str | None,
     root: str | None,
     dry_run: bool,
     check: bool,
@@ -276,7 +306,7 @@ def update_command(
     """
     from . import api
 
-    report = api.update(method, target, root=root, dry_run=dry_run, check=check)
+    report = api.update(method, target, root=root, dry_run=dry_run, check=check, backend=framework)
     _finish(report, as_json, dry_run, check)
     if report.conflicts and not (dry_run or check):
         raise click.exceptions.Exit(1)
@@ -337,13 +367,15 @@ def recover_command(root: str | None, dry_run: bool, discard_journal: bool, as_j
 
 
 @cli.command("list")
+@_framework_option("Only this back end's dispatchers (default: every back end).")
 @_root_option()
 @click.option("--json", "as_json", is_flag=True, help="Print a machine-readable list.")
-def list_command(root: str | None, as_json: bool) -> None:
-    """Show every training method, its quantizer classes and where it is registered."""
+def list_command(framework: str | None, root: str | None, as_json: bool) -> None:
+    """Show every training method per back end, its quantizer classes and where it is
+    registered."""
     from . import api, transaction
 
-    project, methods = api.list_methods(root=root)
+    project, methods = api.list_methods(root=root, backend=framework)
     if transaction.journal_left(project.root):
         click.secho(f"warning: {api.INTERRUPTED}; the registry below may be half-written",
                     fg="yellow", err=True)  # fmt: skip
@@ -354,7 +386,8 @@ def list_command(root: str | None, as_json: bool) -> None:
     from rich.table import Table
 
     table = Table(title=f"Training methods of {project.root.name}")
-    for column in ("method", "value", "target", "grid", "quantizer class", "registered in"):
+    columns = ("back end", "method", "value", "target", "grid", "quantizer class", "registered in")
+    for column in columns:
         table.add_column(column, justify="right" if column == "value" else "left")
     for entry in methods:
         rows = [
@@ -368,6 +401,7 @@ def list_command(root: str | None, as_json: bool) -> None:
         for i, row in enumerate(rows):
             first = i == 0
             table.add_row(
+                entry.registered_in["backend"] if first else "",
                 entry.name if first else "",
                 str(entry.value) if first else "",
                 *row,

@@ -5,8 +5,9 @@
 
 Both run the real generator on a temporary baseline copy of this repository (``src/`` and
 ``pyproject.toml`` with every method the tool scaffolded into it removed again):
-``MyTrainingMethod`` for weights, then for activations (symmetric), and store the generated
-files plus the registry changes as ``registry.patch``.
+``MyTrainingMethod`` for weights, then for activations (symmetric), on Keras 2 and then on
+Keras 3 (``--framework keras3``: the enum member is shared, the Keras 3 dispatcher gains the
+entries), and store the generated files plus the registry changes as ``registry.patch``.
 """
 
 from __future__ import annotations
@@ -19,9 +20,14 @@ from pathlib import Path
 from .api import scaffold
 from .baseline import copy_baseline_project
 from .naming import Target
-from .project import load_project
+from .project import BACKENDS, load_project
 
-EXAMPLES = [("MyTrainingMethod", Target.WEIGHTS), ("MyTrainingMethod", Target.ACTIVATION)]
+EXAMPLES = [
+    ("MyTrainingMethod", Target.WEIGHTS, "keras"),
+    ("MyTrainingMethod", Target.ACTIVATION, "keras"),
+    ("MyTrainingMethod", Target.WEIGHTS, "keras3"),
+    ("MyTrainingMethod", Target.ACTIVATION, "keras3"),
+]
 OUTPUT = "generated_examples"
 PATCH = "registry.patch"
 OWN_FILES = {"ruff.toml"}  # hand-written configuration of the folder, not generated
@@ -49,11 +55,12 @@ def render_examples(repo: Path) -> dict[str, str]:
     with tempfile.TemporaryDirectory(prefix="scaffold-examples-") as folder:
         copy = copy_baseline_project(repo, Path(folder))
         config = load_project(copy).config
-        registry_files = [config.training_method_file, config.dispatcher_file]
+        registry_files = [config.training_method_file]
+        registry_files += [config.backend(backend).dispatcher_file for backend in BACKENDS]
         before = {p: (copy / p).read_text(encoding="utf-8") for p in registry_files}
         files: dict[str, str] = {}
-        for method, target in EXAMPLES:
-            report = scaffold(method, target, ["symmetric"], root=copy)
+        for method, target, backend in EXAMPLES:
+            report = scaffold(method, target, ["symmetric"], root=copy, backend=backend)
             for item in report.files:
                 if item.action == "CREATE" and item.path.endswith(".py"):
                     files[item.path] = (copy / item.path).read_text(encoding="utf-8")

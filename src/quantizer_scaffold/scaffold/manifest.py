@@ -13,6 +13,12 @@ method again registers them again. Who owns a file is decided from this record i
 Format version 2 adds ``base``, the per-target ``backend`` and ``generator_version``, and
 ``kept``; a version 1 manifest is read as it is and written as version 2 only when a run
 records something.
+
+One method can have a pair per back end (one ``TrainingMethod`` enum, one dispatcher per
+back end): a target is recorded under its *key* (``target_key``), the target itself for the
+Keras 2 back end (as format 1 and 2 always wrote it) and ``"<target>@<backend>"`` for another
+(``"weights@keras3"``); a method's shared files (its package ``__init__.py``) are recorded
+with the key ``None`` (Keras 2) or ``"@<backend>"``.
 """
 
 from __future__ import annotations
@@ -30,6 +36,24 @@ FORMAT_VERSION = 2
 # what a target's files are rendered from (besides the templates and the method's name)
 RENDER_OPTIONS = ("quantization_methods", "backend", "parameters")
 READABLE_VERSIONS = {1, 2}
+
+
+DEFAULT_BACKEND = "keras"  # = project.DEFAULT_BACKEND: the back end of an unsuffixed key
+
+
+def target_key(target: str | None, backend: str) -> str | None:
+    """How the manifest names ``target`` of ``backend`` (None: the method's shared files)."""
+    if backend == DEFAULT_BACKEND:
+        return target
+    return f"{target or ''}@{backend}"
+
+
+def split_key(key: str | None) -> tuple[str | None, str]:
+    """(target or None, back end) of a manifest key."""
+    if key is None or "@" not in key:
+        return key, DEFAULT_BACKEND
+    target, _, backend = key.partition("@")
+    return target or None, backend
 
 
 def sha256(text: str) -> str:
@@ -190,8 +214,14 @@ class Manifest:
         recorded = (self.options(name, target, kept) or {}).get("parameters")
         return None if recorded is None else [str(p) for p in recorded]
 
-    def targets(self, name: str) -> list[str]:
-        return sorted((self.method(name) or {}).get("targets", {}))
+    def targets(self, name: str, backend: str | None = None) -> list[str]:
+        """The keys of ``name``'s recorded targets (of ``backend`` only, if given)."""
+        keys = sorted((self.method(name) or {}).get("targets", {}))
+        return [k for k in keys if backend is None or split_key(k)[1] == backend]
+
+    def backends(self, name: str) -> list[str]:
+        """The back ends ``name`` has a recorded pair for."""
+        return sorted({split_key(k)[1] for k in self.targets(name)})
 
     def forget_target(self, name: str, target: str) -> None:
         entry = self.method(name)
@@ -199,7 +229,11 @@ class Manifest:
             return
         self._touch()
         entry["targets"].pop(target, None)
-        entry["files"] = {p: r for p, r in entry["files"].items() if r["target"] != target}
+        gone = {target}
+        backend = split_key(target)[1]
+        if not any(split_key(k)[1] == backend for k in entry["targets"]):
+            gone.add(target_key(None, backend))  # the back end's shared files go with it
+        entry["files"] = {p: r for p, r in entry["files"].items() if r["target"] not in gone}
         if not entry["targets"]:
             del self.data["methods"][name]
 
@@ -237,7 +271,8 @@ class Manifest:
         if entry is None or target not in entry["targets"]:
             return {}
         self._touch()
-        files = {p: r for p, r in entry["files"].items() if r["target"] in (target, None)}
+        shared = target_key(None, split_key(target)[1])
+        files = {p: r for p, r in entry["files"].items() if r["target"] in (target, shared)}
         entry["targets"].pop(target)
         entry["files"] = {p: r for p, r in entry["files"].items() if p not in files}
         dirs = entry["created_dirs"]
@@ -262,25 +297,64 @@ class Manifest:
         created_dirs: list[str],
         pyproject_before: str | None,
         pyproject_after: str | None,
+        added: bool = False,
     ) -> None:
         """What creating a user project's own registry added, so that removing its last
         method can take it out again: the files (hashed as created, before any entry), the
-        folders, and the lines added to pyproject.toml."""
+        folders, and the lines added to pyproject.toml. ``added``: only a back end's
+        dispatcher was created, next to an enum that existed (recorded under ``added``, and
+        taken out once no method of that back end is left)."""
         self._touch()
-        record = self.data.setdefault("registry", {"backends": [], "files": {}, "created_dirs": []})
-        record["backends"] = sorted(set(record["backends"]) | {backend})
-        record["files"].update({p: sha256(t) for p, t in files.items()})
-        record["created_dirs"] = sorted(set(record["created_dirs"]) | set(created_dirs))
+        registry = self.data.setdefault("registry", {})
+        if added:
+            record = registry.setdefault("added", {}).setdefault(backend, {})
+        else:
+            record = registry
+            record["backends"] = sorted(set(record.get("backends", [])) | {backend})
+        record.setdefault("files", {}).update({p: sha256(t) for p, t in files.items()})
+        record["created_dirs"] = sorted(set(record.get("created_dirs", [])) | set(created_dirs))
         if pyproject_before is not None and pyproject_after not in (None, pyproject_before):
             block = _inserted_block(pyproject_before, pyproject_after)  # type: ignore[arg-type]
-            if block:
-                record["pyproject_block"] = block
+            if block:  # one block per entry point, in the order they were added
+                record["pyproject_blocks"] = [*pyproject_blocks(record), block]
+                record.pop("pyproject_block", None)
 
     def registry_record(self) -> dict[str, Any]:
-        return dict(self.data.get("registry", {}))
+        """What creating the registry (the enum and a first dispatcher) added."""
+        return {k: v for k, v in self.data.get("registry", {}).items() if k != "added"}
 
-    def forget_registry(self) -> None:
-        self.data.pop("registry", None)
+    def added_dispatchers(self) -> dict[str, dict[str, Any]]:
+        """back end -> what adding its dispatcher to an existing enum added."""
+        return dict(self.data.get("registry", {}).get("added", {}))
+
+    def backends_in_use(self) -> set[str]:
+        """The back ends of every recorded pair (registered or kept)."""
+        sections = (self.data["methods"], self.data.get("kept", {}))
+        return {
+            split_key(k)[1] for section in sections for e in section.values() for k in e["targets"]
+        }
+
+    def forget_registry(self, added: str | None = None) -> None:
+        """Forget the registry's record (``added``: only that back end's added dispatcher)."""
+        registry = self.data.get("registry", {})
+        if added is None:
+            kept = registry.get("added")
+            self.data.pop("registry", None)
+            if kept:
+                self.data["registry"] = {"added": kept}
+            return
+        registry.get("added", {}).pop(added, None)
+        if "added" in registry and not registry["added"]:
+            del registry["added"]
+        if not registry:
+            self.data.pop("registry", None)
+
+
+def pyproject_blocks(record: dict[str, Any]) -> list[str]:
+    """The lines a registry record added to pyproject.toml, oldest first."""
+    if "pyproject_block" in record:  # written before a back end could add a second one
+        return [record["pyproject_block"]]
+    return list(record.get("pyproject_blocks", []))
 
 
 def _inserted_block(before: str, after: str) -> str | None:

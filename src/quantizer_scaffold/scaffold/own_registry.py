@@ -48,7 +48,9 @@ def dispatcher_text(project: Project, backend: str, enum_module: str) -> str:
     runtime = project.config.runtime
     title = BACKENDS[backend].title
     annotation = "dict[TrainingMethod, dict[qi.QuantizationMethod, type]]"
-    return f'''"""The trainable quantizer of each of this project's training methods ({title}).
+    return f'''"""The {backend} dispatcher: the trainable quantizer of each training method.
+
+Quantizers for {title}.
 
 ``scaffold-quantizer`` adds entries to the two dictionaries below; keep them declarative.
 The runtime finds this module through the "{ENTRY_POINT_GROUP}" entry point

@@ -44,16 +44,21 @@ class BackendDefaults:
     quantizers: str
 
 
-# one entry per back end; a new back end (Keras 3) adds its line here and in the runtime's
-# quantizer_scaffold.qat.common.dispatchers.BUILTIN_DISPATCHERS
+# one entry per back end (the names the runtime's
+# quantizer_scaffold.qat.common.dispatchers.BUILTIN_DISPATCHERS uses)
 BACKENDS: dict[str, BackendDefaults] = {
     "keras": BackendDefaults(
         "Keras 2 (tf_keras)",
         "qat/keras/quantizer/quantization_dispatcher_builder.py",
         "qat/keras/quantizer",
     ),
+    "keras3": BackendDefaults(
+        "Keras 3, on TensorFlow or JAX",
+        "qat/keras3/quantizer/quantization_dispatcher_builder.py",
+        "qat/keras3/quantizer",
+    ),
 }
-DEFAULT_BACKEND = "keras"
+DEFAULT_BACKEND = "keras"  # the back end of the top-level dispatcher_file / quantizers_dir
 ENUM_FILE = "qat/common/qat_config.py"  # relative to the package folder
 _BACKEND_KEYS = {"dispatcher_file", "quantizers_dir", "templates"}
 _TOP_KEYS = {
@@ -66,7 +71,19 @@ _TOP_KEYS = {
     "templates",
     "dispatcher_file",
     "quantizers_dir",
+    "framework",
 }
+
+
+def check_backend(name: str, where: str) -> str:
+    """``name`` if it is a back end, else the one-line error that lists them."""
+    if name not in BACKENDS:
+        known = " or ".join(BACKENDS)
+        raise UsageError(
+            f"{where} {name!r} is no back end; choose {known} "
+            f"({'; '.join(f'{b}: {d.title}' for b, d in BACKENDS.items())})"
+        )
+    return name
 
 
 def normalise(value: str, key: str, origin: str) -> str:
@@ -102,7 +119,8 @@ class ProjectConfig:
     training_method_file: str = "src/quantizer_scaffold/qat/common/qat_config.py"
     tests_dir: str = "tests/generated"
     manifest_file: str = ".scaffold-quantizer.json"
-    templates: str | None = None
+    templates: str | None = None  # the keras back end's, like dispatcher_file
+    framework: str = DEFAULT_BACKEND  # the back end a scaffold uses without --framework
     backends: dict[str, BackendLayout] = field(default_factory=dict)
 
     @property
@@ -120,9 +138,7 @@ class ProjectConfig:
     def backend(self, name: str) -> BackendLayout:
         if name in self.backends:
             return self.backends[name]
-        defaults = BACKENDS.get(name)
-        if defaults is None:
-            raise UsageError(f"unknown back end {name!r}; known: {', '.join(BACKENDS)}")
+        defaults = BACKENDS[check_backend(name, "back end")]
         return BackendLayout(
             name,
             posixpath.normpath(f"{self.package_dir}/{defaults.dispatcher}"),
@@ -130,7 +146,10 @@ class ProjectConfig:
         )
 
     def templates_for(self, backend: str) -> str | None:
-        return self.backend(backend).templates or self.templates
+        """The project's own templates for ``backend``; the top-level ``templates`` are the
+        Keras 2 back end's (Keras 3 code is other code: its table names its own)."""
+        own = self.backend(backend).templates
+        return own or (self.templates if backend == DEFAULT_BACKEND else None)
 
     @property
     def uses_own_runtime(self) -> bool:
@@ -170,6 +189,11 @@ class ProjectConfig:
         for key in ("source_root", "training_method_file", "tests_dir", "manifest_file"):
             if key in table:
                 values[key] = normalise(text(key, table[key]), key, origin)
+        if "framework" in table:
+            values["framework"] = check_backend(
+                text("framework", table["framework"]).strip(),
+                f"{origin}: [tool.{TOOL_TABLE}] framework =",
+            )
         if "templates" in table:
             values["templates"] = normalise(
                 text("templates", table["templates"]), "templates", origin

@@ -10,7 +10,7 @@ and its layout (:mod:`.layout`), never a new import of its own.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import libcst as cst
@@ -262,8 +262,10 @@ def unregister(
     targets: Sequence[Target],
     class_modules: dict[Target, str],
     remove_member: bool,
+    other_dispatchers: Mapping[str, str] | None = None,
 ) -> UnregistrationResult:
-    """Remove the targets' entries for ``method`` and their imports; the member if unused."""
+    """Remove the targets' entries for ``method`` and their imports; the member if unused
+    (here, and in ``other_dispatchers``: the other back ends' dispatcher texts by file)."""
     reg = _registry(texts)
     file = reg.dispatcher
     member = method.enum_member
@@ -297,7 +299,7 @@ def unregister(
         file.with_lines(replacements, {}) if replacements else reg.texts.dispatcher_text
     )
     if remove_member and member in reg.enum.members and not entries_left:
-        use = _member_use(reg, member, dispatcher_text)
+        use = _member_use(reg, member, dispatcher_text, other_dispatchers or {})
         if use is None:
             enum_module = enum_module.visit(codemods.RemoveEnumMember(reg.enum, member))
             removed_member = True
@@ -316,9 +318,12 @@ def unregister(
     )
 
 
-def _member_use(reg: Registry, member: str, dispatcher_text: str) -> tuple[str, int] | None:
+def _member_use(
+    reg: Registry, member: str, dispatcher_text: str, others: Mapping[str, str]
+) -> tuple[str, int] | None:
     """(file, line) of a reference to ``member`` that would outlive its removal: in the enum
-    file (``TrainingMethod.X`` anywhere, ``X`` inside the class), or in the dispatcher."""
+    file (``TrainingMethod.X`` anywhere, ``X`` inside the class), in the dispatcher, or in
+    another back end's dispatcher (the enum is shared)."""
     import ast
 
     enum_tree = ast.parse(reg.texts.enum_text.removeprefix(BOM))
@@ -336,6 +341,14 @@ def _member_use(reg: Registry, member: str, dispatcher_text: str) -> tuple[str, 
     for node in ast.walk(ast.parse(dispatcher_text.removeprefix(BOM))):
         if _names_member(node, spellings, member):
             return reg.texts.dispatcher_label, node.lineno  # type: ignore[attr-defined]
+    for label, text in sorted(others.items()):
+        try:
+            tree = ast.parse(text.removeprefix(BOM))
+        except SyntaxError:
+            return label, 0  # cannot tell: keep the member
+        for node in ast.walk(tree):
+            if _names_member(node, {ENUM_CLASS}, member):
+                return label, node.lineno  # type: ignore[attr-defined]
     return None
 
 

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 from .. import __version__
 from .errors import ScaffoldError, UsageError
 from .naming import MethodName, Target
-from .project import Project
+from .project import DEFAULT_BACKEND, Project
 
 if TYPE_CHECKING:  # parameters.py loads the runtime's framework-free core: only scaffold needs it
     from .parameters import DeclaredParameter
@@ -47,7 +47,8 @@ TEMPLATE_VARIABLES = {
     "range_max in the first math)",
     "package": "the project's import package (where generated code goes)",
     "runtime": "the package generated code imports the runtime from (quantizer_scaffold)",
-    "backend": "the back end the dispatcher serves (keras: Keras 2, tf_keras)",
+    "backend": "the back end the dispatcher serves: keras (Keras 2, tf_keras) or keras3 "
+    "(Keras 3, keras.ops, on TensorFlow or JAX); the built-in templates render either",
     "quantizers_module": "dotted module of the method's folder",
     "training_method_module": "dotted module that defines TrainingMethod",
     "dispatcher_module": "dotted module of the back end's dispatcher dictionaries",
@@ -57,14 +58,16 @@ TEMPLATE_VARIABLES = {
     "inferable_class": "the inferable quantizer class",
     "training_module": "module (file stem) of the trainable quantizer",
     "inferable_module": "module (file stem) of the inferable quantizer",
-    "test_module": "file stem of the generated test module",
+    "test_module": "file stem of the generated test module (suffixed _keras3 for Keras 3, so "
+    "that one method's pairs of both back ends have their own test modules)",
     "line_length": "the project's line length (ruff or black), for wrapping long lines",
     "generator_version": "the scaffold-quantizer version that rendered the files",
 }
 
 
 def builtin_template_dir() -> Path:
-    """The template inside the installed package (wheel), else the repository's ``templates/``."""
+    """The template inside the installed package (wheel), else the repository's ``templates/``
+    (one template for every back end: ``backend`` picks Keras 2 or Keras 3 code)."""
     here = Path(__file__).resolve().parent
     for candidate in (here.parent / "templates", here.parents[2] / "templates"):
         if (candidate / "cookiecutter.json").is_file():
@@ -113,7 +116,7 @@ def context(
     target: Target,
     methods: Sequence[str],
     parameters: Sequence[DeclaredParameter],
-    backend: str = "keras",
+    backend: str = DEFAULT_BACKEND,
 ) -> dict[str, object]:
     """The template variables (see ``TEMPLATE_VARIABLES``); every name comes from ``name``."""
     from .parameters import roles
@@ -144,7 +147,8 @@ def context(
         "inferable_class": name.inferable_class(target),
         "training_module": name.training_module(target),
         "inferable_module": name.inferable_module(target),
-        "test_module": name.test_module(target),
+        "test_module": name.test_module(target)
+        + ("" if backend == DEFAULT_BACKEND else f"_{backend}"),
         "line_length": project.line_length,
         "generator_version": __version__,
     }
@@ -202,7 +206,7 @@ def render(
     target: Target,
     methods: Sequence[str],
     parameters: Sequence[DeclaredParameter],
-    backend: str = "keras",
+    backend: str = DEFAULT_BACKEND,
 ) -> Rendering:
     """The files of one run, at their places in the project."""
     config = project.config

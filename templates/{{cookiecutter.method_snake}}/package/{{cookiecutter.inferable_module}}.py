@@ -1,4 +1,8 @@
 {% set c = cookiecutter %}
+{% set keras3 = c.backend == "keras3" %}
+{# Keras 3 code is written with keras.ops (any back end); the names are otherwise the same #}
+{% set ops = "ops" if keras3 else "tf" %}
+{% set T = "Any" if keras3 else "tf.Tensor" %}
 {% set methods = c.quantization_methods.split(",") %}
 {% set weights = c.target == "weights" %}
 {% set thresholds = "symmetric" in methods or "power_of_two" in methods %}
@@ -10,7 +14,7 @@
 {% set statistics = {"threshold": "max |x|", "range_min": "min x", "range_max": "max x"} %}
 {% set constants = {"threshold": "1.0", "range_min": "-1.0", "range_max": "1.0"} %}
 {% set extra = "channel_axis" if weights else ("signed" if thresholds else "") %}
-{% macro tensor(role, name) %}{% if role[name] %}along_channels(parameters["{{ role[name] }}"]){% else %}tf.constant({{ constants[name] }}, inputs.dtype){% endif %}{% endmacro %}
+{% macro tensor(role, name) %}{% if role[name] %}along_channels(parameters["{{ role[name] }}"]){% elif keras3 %}ops.convert_to_tensor({{ constants[name] }}, inputs.dtype){% else %}tf.constant({{ constants[name] }}, inputs.dtype){% endif %}{% endmacro %}
 {% macro floats(role, name) %}{% if role[name] %}parameters["{{ role[name] }}"]{% else %}{{ constants[name] }}{% endif %}{% endmacro %}
 {% macro comment(p) %}
 {% set what = "learned (trained)" if p.kind == "learned" else "fixed (not trained)" %}
@@ -48,22 +52,32 @@
 {% endif %}
 {{ call("    ", "qi.QuantizerParameter", args, ",") -}}
 {% endmacro %}
-"""{{ c.method }}: the inferable {{ c.target }} quantizer, deployed after training.
+"""{{ c.method }}: the inferable {{ c.target }} quantizer{{ " for Keras 3" if keras3 }}, deployed after training.
 
 ``PARAMETERS`` declares the quantizer's parameters, the one place to add, remove or change
 one: the trainable quantizer creates them as variables, this quantizer takes them as
 arguments, and the contract tests check both. ``quantize`` is the math that training (in
 inference mode) and deployment share; ``grid`` describes the values it outputs.
+{% if keras3 %}
+Written with ``keras.ops`` only, so it runs on every Keras 3 back end (TensorFlow, JAX).
+{% endif %}
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+{% if keras3 %}
+from {{ c.runtime }}.quantizers_infrastructure import keras3 as qi
+from {{ c.runtime }}.quantizers_infrastructure.common import validation
+from {{ c.runtime }}.quantizers_infrastructure.keras3 import quantizer_utils
+from {{ c.runtime }}.quantizers_infrastructure.keras3.compat import ops
+{% else %}
 from {{ c.runtime }} import quantizers_infrastructure as qi
 from {{ c.runtime }}.quantizers_infrastructure.common import validation
 from {{ c.runtime }}.quantizers_infrastructure.keras import quantizer_utils
 from {{ c.runtime }}.quantizers_infrastructure.keras.compat import tf
+{% endif %}
 
 IDENTIFIER = "{{ c.method }}"
 METHODS = [
@@ -84,7 +98,7 @@ PARAMETERS = qi.ParameterSpec()  # parameter-free: the grid in quantize() is fix
 
 
 def quantize(
-    inputs: tf.Tensor,
+    inputs: {{ T }},
     method: qi.QuantizationMethod,
     num_bits: int,
     parameters: dict[str, Any],
@@ -93,7 +107,7 @@ def quantize(
 {% elif thresholds %}
     signed: bool,
 {% endif %}
-) -> tf.Tensor:
+) -> {{ T }}:
     """Quantize ``inputs`` on the grid of ``method``, with a straight-through gradient.
 
     Your training method's grid goes here: the trainable quantizer (in inference) and the
@@ -107,18 +121,18 @@ def quantize(
 {% endif %}
     """
 {% if bound and weights %}
-    rank = inputs.shape.rank
+    rank = {{ "len(inputs.shape)" if keras3 else "inputs.shape.rank" }}
 
-    def along_channels(values: Any) -> tf.Tensor:
-        values = tf.cast(values, inputs.dtype)
+    def along_channels(values: Any) -> {{ T }}:
+        values = {{ ops }}.cast(values, inputs.dtype)
         if channel_axis is None:
-            return tf.reshape(values, [])
+            return {{ ops }}.reshape(values, [])
         return quantizer_utils.channel_broadcast(values, rank, channel_axis)
 
 {% elif bound %}
 
-    def along_channels(values: Any) -> tf.Tensor:
-        return tf.reshape(tf.cast(values, inputs.dtype), [])
+    def along_channels(values: Any) -> {{ T }}:
+        return {{ ops }}.reshape({{ ops }}.cast(values, inputs.dtype), [])
 
 {% endif %}
 {% if ranges and thresholds %}
@@ -217,8 +231,8 @@ class {{ c.inferable_class }}(qi.BaseKerasInferableQuantizer):
         except ValueError as error:
             raise ValueError(f"{owner}: these parameters give no grid: {error}") from None
 
-    def __call__(self, inputs: Any) -> tf.Tensor:
-        inputs = tf.convert_to_tensor(inputs)
+    def __call__(self, inputs: Any) -> {{ T }}:
+        inputs = {{ ops }}.convert_to_tensor(inputs)
 {% if extra %}
         return quantize(inputs, self.method, self.num_bits, self.parameters, self.{{ extra }})
 {% else %}

@@ -1,22 +1,34 @@
 {% set c = cookiecutter %}
+{% set keras3 = c.backend == "keras3" %}
+{% set T = "Any" if keras3 else "tf.Tensor" %}
 {% set methods = c.quantization_methods.split(",") %}
 {% set weights = c.target == "weights" %}
 {% set thresholds = "symmetric" in methods or "power_of_two" in methods %}
 {% set config_class = "NodeWeightsQuantizationConfig" if weights else "NodeActivationQuantizationConfig" %}
 {% set extra = "channel_axis" if weights else ("signed" if thresholds else "") %}
-"""{{ c.method }}: the trainable {{ c.target }} quantizer, used during QAT.
+"""{{ c.method }}: the trainable {{ c.target }} quantizer{{ " for Keras 3" if keras3 }}, used during QAT.
 
 It starts as a working straight-through-estimator quantizer on the shared grid of
 ``quantize``; put your method's math in ``__call__`` (and in ``quantize`` and ``grid`` of the
 inferable module if the grid itself changes). The base class creates the variables of
 ``PARAMETERS`` on the layer (``self.parameters``); to start one from the float values once they
 are in place, override ``calibrate(values)`` (the QAT flow calls it once, before training).
+{% if keras3 %}
+Write the math with ``keras.ops`` only: it then trains on every Keras 3 back end (TensorFlow,
+JAX). ``qi`` is Keras 3's (``quantizer_scaffold.quantizers_infrastructure.keras3``).
+{% endif %}
 """
 
 from __future__ import annotations
 
+{% if keras3 %}
+from typing import Any
+
+from {{ c.runtime }}.quantizers_infrastructure import keras3 as qi
+{% else %}
 from {{ c.runtime }} import quantizers_infrastructure as qi
 from {{ c.runtime }}.quantizers_infrastructure.keras.compat import tf
+{% endif %}
 
 from .{{ c.inferable_module }} import (
     METHODS,
@@ -39,7 +51,7 @@ class {{ c.training_class }}(qi.BaseKerasTrainableQuantizer):
         self.signed = bool(params.get("is_signed", True))
 {% endif %}
 
-    def __call__(self, inputs: tf.Tensor, training: bool) -> tf.Tensor:
+    def __call__(self, inputs: {{ T }}, training: bool) -> {{ T }}:
         """Quantize ``inputs``; ``training`` is True while the model fits, False in inference."""
         # ---- Your training method's math goes here. -------------------------------------
         # This default is the straight-through estimator on the shared grid of ``quantize``.

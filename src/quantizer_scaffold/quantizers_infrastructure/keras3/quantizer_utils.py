@@ -46,6 +46,21 @@ def ste_round(x: Any) -> Any:
     return ops.stop_gradient(round_half_up(x)) + (x - ops.stop_gradient(x))
 
 
+def straight_through(x: Any, forward: Any) -> Any:
+    """``forward``'s value with the identity gradient to ``x`` (e.g. a rounded threshold)."""
+    x = as_tensor(x)
+    return x + ops.stop_gradient(ops.cast(forward, x.dtype) - x)
+
+
+def power_of_two_threshold(threshold: Any, min_threshold: float = MIN_THRESHOLD) -> Any:
+    """``2 ** ceil(log2(max(threshold, min_threshold)))``, exact for powers of two."""
+    threshold = ops.maximum(ops.convert_to_tensor(threshold, "float32"), min_threshold)
+    power = ops.power(2.0, ops.ceil(ops.log2(threshold)))
+    # log2 can be off by an ulp either way: step to the smallest power >= threshold
+    power = ops.where(power * 0.5 >= threshold, power * 0.5, power)
+    return ops.where(power < threshold, power * 2.0, power)
+
+
 def by_training(training: Any, train: Any, infer: Any) -> Any:
     """``train()`` if ``training`` else ``infer()``: for a trainable quantizer's ``__call__``.
 

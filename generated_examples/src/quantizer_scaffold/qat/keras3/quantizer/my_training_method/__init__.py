@@ -1,0 +1,1 @@
+"""MyTrainingMethod: a training method scaffolded by scaffold-quantizer."""
