@@ -133,13 +133,11 @@ def test_digits_qat_keras3_prints_a_table_per_back_end_and_the_keras2_comparison
             "Keras int8 PTQ",
             "PTQ of Keras 2 float",
         }
-        # the same float weights quantized by either Keras: the same accuracy (to one image of
-        # the 450, should float rounding tip one prediction). Below 8 bits, a point: Keras 2
-        # adds the bias on TFLite's int32 grid in inference (input step x weight step, coarse at
-        # 2/4), Keras 3 in float (its wrapper has no bias grid yet); measured: 2 images at 2/4
+        # the same float weights quantized by either Keras (both add the bias on TFLite's int32
+        # grid in inference): the same accuracy, to one image of the 450, should float
+        # rounding tip one prediction
         for label, values in results[back_end]["PTQ of Keras 2 float"].items():
-            tolerance = 1.01 / 450 if label == "8/8" else 0.01
-            assert values == pytest.approx(results["keras2"]["PTQ"][label], abs=tolerance)
+            assert values == pytest.approx(results["keras2"]["PTQ"][label], abs=1.01 / 450)
         assert all(
             0 <= value <= 1
             for per_bits in results[back_end].values()

@@ -109,9 +109,9 @@ def test_every_layer_kind_exports_to_exact_int8(config, tmp_path):
     agreement = report.agreement
     assert agreement.samples == SAMPLES
     assert agreement.max_steps is not None and agreement.max_steps <= 1.0 + 1e-4
-    # what differs is TFLite's int32 bias (on the input step x weight step grid; the Keras
-    # model keeps it in float): a small share at 8-bit weights, more at 4-bit
-    assert agreement.identical_values > 0.8
+    # the bias is on TFLite's int32 grid in both: what may differ is TFLite's TRANSPOSE_CONV,
+    # which rounds values within about 0.003 of a rounding boundary the other way
+    assert agreement.identical_values > (0.99 if "transposed" in config else 0.9999)
     assert_the_quantizers_grids(finalized, content)
     assert_within_one_step_independently(finalized, inputs, content)
 

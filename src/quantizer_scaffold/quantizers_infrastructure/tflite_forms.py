@@ -27,6 +27,8 @@ from typing import Any
 
 import tensorflow as tf
 
+from .common.bias_sources import per_channel_axis
+
 # a layer's call in its TFLite form: (layer, inputs, {weight attribute: quantized 4-D view})
 LayerForm = Callable[[Any, tf.Tensor, dict[str, tf.Tensor]], tf.Tensor]
 
@@ -170,18 +172,6 @@ def takes_form_inputs(spec: FormSpec, inputs: Any) -> bool:
         return False
     rank = inputs.shape.rank
     return rank is not None and spec.input_ranks(rank) and inputs.shape[-1] is not None
-
-
-def per_channel_axis(quantizer: Any) -> int | None:
-    """The axis a weights quantizer quantizes per channel along, None per tensor or unknown.
-
-    Read from the ``channel_axis`` attribute every built-in and generated weights quantizer
-    has (and ``per_channel``, where a quantizer keeps an axis while quantizing per tensor).
-    """
-    if getattr(quantizer, "per_channel", True) is False:
-        return None
-    axis = getattr(quantizer, "channel_axis", None)
-    return axis if isinstance(axis, int) and not isinstance(axis, bool) else None
 
 
 def form_for_weights(

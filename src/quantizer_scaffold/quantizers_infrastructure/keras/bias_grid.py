@@ -21,45 +21,19 @@ Training is unchanged: the grid is applied with ``training=False`` only.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 from .compat import keras, tf  # first: the clear error when the Keras runtime is missing
 
 # isort: split
+from ..common import bias_sources
 from ..common.activation_scope import quantizing_activations
 from ..common.base_trainable_quantizer import BaseTrainableQuantizer
 from ..tflite_grids import grid_step
 from .quantizer_utils import round_half_up
 
-# inner layer class (exact) -> the weight the kernel op multiplies the input by, and the axis
-# of that weight (from the end) whose channels the bias's follow: a per-channel weight grid
-# gives the bias a step per channel only along it
-KERNEL_OF = {
-    keras.layers.Dense: ("kernel", -1),
-    keras.layers.Conv1D: ("kernel", -1),
-    keras.layers.Conv2D: ("kernel", -1),
-    keras.layers.Conv2DTranspose: ("kernel", -2),  # [h, w, out, in]
-    keras.layers.DepthwiseConv1D: ("depthwise_kernel", -2),  # [w, C, M]: C*M outputs
-    keras.layers.DepthwiseConv2D: ("depthwise_kernel", -2),
-}
-
-# layers whose output TFLite computes with their input's scale and zero point
-_MOVES_VALUES = (
-    keras.layers.Flatten,
-    keras.layers.Reshape,
-    keras.layers.Permute,
-    keras.layers.Identity,
-    keras.layers.Dropout,
-    keras.layers.MaxPooling1D,
-    keras.layers.MaxPooling2D,
-    keras.layers.GlobalMaxPooling1D,
-    keras.layers.GlobalMaxPooling2D,
-    keras.layers.ZeroPadding1D,
-    keras.layers.ZeroPadding2D,
-    keras.layers.Cropping1D,
-    keras.layers.Cropping2D,
-)
+KERNEL_OF = bias_sources.kernel_table(keras.layers, depthwise_attribute="depthwise_kernel")
+_MOVES_VALUES = bias_sources.moves_values(keras.layers)
 
 
 def _call(quantizer: Any, tensor: tf.Tensor) -> tf.Tensor:
@@ -96,55 +70,40 @@ class BiasGrid:
             input_step = grid_step(_call(quantizer, tf.zeros([d or 1 for d in shape])))
         if weight_step is None or input_step is None or input_step.shape.num_elements() != 1:
             return tf.identity(layer.bias)
-        steps = weight_step.shape.num_elements()
-        if steps != 1 and (
-            self._channel_axis is None
-            or self._channel_axis % weight.shape.rank != bias_axis % weight.shape.rank
-            or steps != layer.bias.shape.num_elements()
-        ):
+        repeats = bias_sources.step_repeats(
+            weight_step.shape.num_elements(),
+            self._channel_axis,
+            bias_axis,
+            weight.shape.as_list(),
+            layer.bias.shape.num_elements(),
+        )
+        if repeats is None:
             return tf.identity(layer.bias)  # per channel along another axis than the bias's
-        step = tf.stop_gradient(tf.reshape(input_step, []) * tf.reshape(weight_step, [-1]))
+        weight_step = tf.repeat(tf.reshape(weight_step, [-1]), repeats)
+        step = tf.stop_gradient(tf.reshape(input_step, []) * weight_step)
         return round_half_up(layer.bias / step) * step
 
 
-def bias_grid_weight(
-    layer: keras.layers.Layer, weights_quantizers: Mapping[str, Any]
-) -> str | None:
-    """The quantized weight whose grid TFLite's int32 bias of ``layer`` is on, None if none."""
-    attribute, _ = KERNEL_OF.get(type(layer), (None, None))
-    if attribute in weights_quantizers and getattr(layer, "use_bias", False):
-        return attribute
-    return None
+def bias_grid_of(wrapper: keras.layers.Layer) -> BiasGrid | None:
+    """The bias grid of ``wrapper``'s inner layer; None where it has no quantized weight that
+    TFLite's int32 bias follows."""
+    found = bias_sources.bias_weight(wrapper.layer, wrapper.weights_quantizers, KERNEL_OF)
+    return None if found is None else BiasGrid(wrapper, found[1])
 
 
 def _input_source(wrapper: keras.layers.Layer) -> tuple[Any, tf.TensorShape] | None:
-    """The quantizer whose grid the wrapper's input is on, and the shape it quantizes.
-
-    Found in every call of the wrapper in a Keras model; None unless they all agree.
-    """
-    found = {}
-    for node in wrapper.inbound_nodes:
-        source = _producer(node)
-        if source is None:
-            return None
-        found[id(source[0])] = source
-    return next(iter(found.values())) if len(found) == 1 else None
-
-
-def _producer(node: Any) -> tuple[Any, tf.TensorShape] | None:
-    """The last activation quantizer of the wrapper whose output reaches ``node``'s one input
-    through layers that only move values, with that output's shape."""
+    """The quantizer whose grid the wrapper's input is on, and the shape it quantizes."""
     from .quantization_wrapper import KerasQuantizationWrapper  # the wrapper imports this module
 
-    while True:
-        inbound = list(node.iterate_inbound())
-        if len(inbound) != 1 or inbound[0][0] is None:
-            return None
-        layer, node_index, _, tensor = inbound[0]
-        if isinstance(layer, KerasQuantizationWrapper):
-            if not layer.activation_quantizers:
-                return None
-            return layer.activation_quantizers[-1], tensor.shape
-        if type(layer) not in _MOVES_VALUES:
-            return None
-        node = layer.inbound_nodes[node_index]
+    return bias_sources.input_source(
+        wrapper.inbound_nodes, _inbound, KerasQuantizationWrapper, _MOVES_VALUES
+    )
+
+
+def _inbound(node: Any) -> tuple[keras.layers.Layer, Any, tf.TensorShape] | None:
+    """The layer that computed ``node``'s one input, its call node, and the input's shape."""
+    inbound = list(node.iterate_inbound())
+    if len(inbound) != 1 or inbound[0][0] is None:
+        return None
+    layer, node_index, _, tensor = inbound[0]
+    return layer, layer.inbound_nodes[node_index], tensor.shape

@@ -36,11 +36,10 @@ from ..tflite_forms import (
     as_4d,
     form_for_weights,
     layer_forms,
-    per_channel_axis,
     per_tensor_forms,
     takes_form_inputs,
 )
-from .bias_grid import BiasGrid, bias_grid_weight
+from .bias_grid import bias_grid_of
 from .serialization import deserialize_quantizer, register_quantizer, serialize_quantizer
 
 # this Keras' layers with a TFLite form (tflite_forms.py): per channel, and per tensor
@@ -79,14 +78,7 @@ class KerasQuantizationWrapper(QuantizationWrapperMixin, keras.layers.Wrapper):
         weights_quantizers = self._weights_quantizers
         form = form_for_weights(layer, weights_quantizers, TFLITE_FORMS, PER_TENSOR_FORMS)
         object.__setattr__(self, "_tflite_form", form)
-        grid_weight = bias_grid_weight(layer, weights_quantizers)
-        object.__setattr__(
-            self,
-            "_bias_grid",
-            None
-            if grid_weight is None
-            else BiasGrid(self, per_channel_axis(weights_quantizers[grid_weight])),
-        )
+        object.__setattr__(self, "_bias_grid", bias_grid_of(self))
 
     def build(self, input_shape: Any) -> None:
         super().build(input_shape)  # builds the inner layer

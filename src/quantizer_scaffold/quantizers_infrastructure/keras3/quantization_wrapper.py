@@ -12,18 +12,22 @@ run once the inner layer's float weights are in place.
 
 Keras 3 layers often reach a weight through a property (``Dense.kernel`` reads
 ``Dense._kernel``); the wrapper finds, once at build, the attribute that holds each quantized
-variable and stands the quantized tensor in for it while the inner layer's ``call`` runs.
+variable and stands the quantized tensor in for it while the inner layer's ``call`` runs. In
+inference the bias is added on TFLite's int32 grid where the wrapper can tell it
+(``bias_grid``), as the Keras 2 wrapper adds it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import contextlib
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 import numpy as np
 
 from ..common.frameworks import KERAS3, check_keras
 from ..common.wrapping import QuantizationWrapperMixin, Quantizer
+from .bias_grid import bias_grid_of
 from .compat import keras
 from .lowering import active as active_lowering
 from .serialization import deserialize_quantizer, register_quantizer, serialize_quantizer
@@ -68,6 +72,7 @@ class KerasQuantizationWrapper(QuantizationWrapperMixin, keras.layers.Wrapper):
         super().__init__(layer, **kwargs)
         self._set_quantizers(layer, weights_quantizers, activation_quantizers)
         object.__setattr__(self, "_holders", {})  # weight attribute -> attribute holding it
+        object.__setattr__(self, "_bias_grid", bias_grid_of(self))
 
     def build(self, input_shape: Any) -> None:
         super().build(input_shape)  # builds the inner layer
@@ -75,37 +80,54 @@ class KerasQuantizationWrapper(QuantizationWrapperMixin, keras.layers.Wrapper):
         for attr, _, _ in self._weights_plan:
             self._holders[attr] = _holding_attribute(self.layer, attr, self.name)
             shapes[attr] = getattr(self.layer, attr).shape
+        if self._bias_grid is not None:
+            self._holders["bias"] = _holding_attribute(self.layer, "bias", self.name)
         self._initialize_quantizers(input_shape, shapes)
 
     def call(self, inputs: Any, training: Any = None, **kwargs: Any) -> Any:
         if training is None:
             training = False
+        # a Python flag (what Keras 3 passes); a traced one keeps the float bias
+        inference = isinstance(training, (bool, int)) and not training
+        bias = self._bias_grid() if inference and self._bias_grid is not None else None
         lowering = active_lowering()
-        form = lowering.layer_form(self, inputs) if lowering and not training else None
-        if form is not None:  # an exporter's form of the layer (see lowering.py)
-            outputs = self._call_in_form(*form, inputs)
-        else:
-            outputs = self._call_layer(inputs, training, **kwargs)
+        form = lowering.layer_form(self, inputs) if lowering and inference else None
+        with self._standing_in({} if bias is None else {"bias": bias}):
+            if form is not None:  # an exporter's form of the layer (see lowering.py)
+                outputs = self._call_in_form(*form, inputs)
+            else:
+                outputs = self._call_layer(inputs, training, **kwargs)
         return self._quantize_outputs(outputs, training)
 
     def _call_layer(self, inputs: Any, training: Any, **kwargs: Any) -> Any:
         """The inner layer's own call, with its quantized weights where it keeps the variables."""
         held = self.layer.__dict__
+        quantized = {
+            attr: quantizer(held[self._holders[attr]], training)
+            if trainable
+            else quantizer(held[self._holders[attr]])
+            for attr, quantizer, trainable in self._weights_plan
+        }
+        if self._layer_takes_training:
+            kwargs["training"] = training
+        with self._standing_in(quantized):
+            return self.layer.call(inputs, **kwargs)
+
+    @contextlib.contextmanager
+    def _standing_in(self, values: Mapping[str, Any]) -> Iterator[None]:
+        """Within it, the inner layer reads ``values`` (quantized weights, the rounded bias)
+        where it keeps the variables they stand in for."""
+        held = self.layer.__dict__
         originals = []
         try:
-            for attr, quantizer, trainable in self._weights_plan:
+            for attr, value in values.items():
                 holder = self._holders[attr]
-                weight = held[holder]
-                originals.append((holder, weight))
-                # the inner layer reads the quantized tensor where it keeps the variable
-                held[holder] = quantizer(weight, training) if trainable else quantizer(weight)
-            if self._layer_takes_training:
-                kwargs["training"] = training
-            outputs = self.layer.call(inputs, **kwargs)
+                originals.append((holder, held[holder]))
+                held[holder] = value
+            yield
         finally:
-            for holder, weight in originals:
+            for holder, weight in reversed(originals):
                 held[holder] = weight
-        return outputs
 
     def _call_in_form(self, attribute: str, form: Any, view: Any, inputs: Any) -> Any:
         """The inner layer in ``form``, its weight quantized in the form's ``view`` of it."""
