@@ -174,6 +174,63 @@ class QuantizerContract(ContractBackEnd):
         """The grid the quantizer's values must lie on: its inferable quantizer's ``grid()``."""
         return quantizer.convert2inferable().grid()
 
+    # ---- a wrapped model, trained ----------------------------------------------------------
+    def train_wrapped_model(
+        self, method: qi.QuantizationMethod, **compile_options: Any
+    ) -> tuple[Any, np.ndarray]:
+        """A Dense layer wrapped with the quantizer in a small model, after one epoch of
+        ``fit`` (compiled with ``compile_options``); checks that the layer and the learned
+        parameters trained. Returns the model and its data."""
+        self.seed(0)
+        keras = self.keras
+        features = self.shape[0]
+        data = np.random.default_rng(3).normal(size=(32, features)).astype(np.float32)
+        target = data.sum(axis=1, keepdims=True)
+        quantizer = self.trainable(self.make_config(method))
+        # a kernel large enough that the grids of make_config() clip part of it
+        layer = keras.layers.Dense(
+            self.shape[-1], kernel_initializer=keras.initializers.RandomNormal(0.0, 1.0, seed=0)
+        )
+        wrapper = self.wrap(layer, quantizer)
+        options = ", ".join(f"{k}={v!r}" for k, v in compile_options.items())
+        compiled = f" (compiled with {options})" if options else ""
+        try:
+            # keras.Input traces __call__ symbolically, fit traces it in a compiled step
+            model = keras.Sequential([keras.Input((features,)), wrapper, keras.layers.Dense(1)])
+            wrapper.calibrate()  # the QAT flow's calibration step, on the float kernel
+            model.compile(optimizer=keras.optimizers.Adam(0.01), loss="mse", **compile_options)
+            kernel = self.numpy(layer.kernel).copy()
+            learned = {
+                name: self.numpy(variable).copy()
+                for name, variable in quantizer.parameters.items()
+                if variable.trainable
+            }
+            history = model.fit(data, target, batch_size=8, epochs=1, verbose=0)
+        except Exception as error:  # noqa: BLE001 - any failure of the traced step is the finding
+            xla = (
+                "; with jit_compile=True XLA compiles it: only ops XLA has (keras.ops), no "
+                "tf.numpy_function or tf.py_function"
+                if compile_options.get("jit_compile")
+                else ""
+            )
+            pytest.fail(
+                f"model.fit{compiled} failed with {self._name()} in the model: "
+                f"{type(error).__name__}: {error}. __call__ runs traced (keras.Input, a "
+                "compiled step): no .numpy() or Python branches on tensors "
+                f"(quantizer_utils.by_training picks by training){xla}"
+            )
+        assert np.isfinite(history.history["loss"][-1]), "the training loss is not finite"
+        assert not np.array_equal(self.numpy(layer.kernel), kernel), (
+            f"the quantized layer's kernel did not change while training: {self._name()} "
+            "blocks the gradient to the layer (use a straight-through estimator)"
+        )
+        for name, before in learned.items():
+            assert not np.array_equal(self.numpy(quantizer.parameters[name]), before), (
+                f"the learned parameter {name!r} did not change while training: its gradient "
+                "is zero or missing in __call__(x, training=True)"
+            )
+        return model, data
+
     # ---- helpers --------------------------------------------------------------------------
     def _name(self) -> str:
         return self.trainable.__name__
@@ -443,45 +500,7 @@ class QuantizerContract(ContractBackEnd):
     def test_wrapped_model_trains_saves_and_loads(
         self, method: qi.QuantizationMethod, tmp_path: Path
     ) -> None:
-        self.seed(0)
-        keras = self.keras
-        features = self.shape[0]
-        data = np.random.default_rng(3).normal(size=(32, features)).astype(np.float32)
-        target = data.sum(axis=1, keepdims=True)
-        quantizer = self.trainable(self.make_config(method))
-        # a kernel large enough that the grids of make_config() clip part of it
-        layer = keras.layers.Dense(
-            self.shape[-1], kernel_initializer=keras.initializers.RandomNormal(0.0, 1.0, seed=0)
-        )
-        wrapper = self.wrap(layer, quantizer)
-        try:
-            # keras.Input traces __call__ symbolically, fit traces it in a compiled step
-            model = keras.Sequential([keras.Input((features,)), wrapper, keras.layers.Dense(1)])
-            wrapper.calibrate()  # the QAT flow's calibration step, on the float kernel
-            model.compile(optimizer=keras.optimizers.Adam(0.01), loss="mse")
-            kernel = self.numpy(layer.kernel).copy()
-            learned = {
-                name: self.numpy(variable).copy()
-                for name, variable in quantizer.parameters.items()
-                if variable.trainable
-            }
-            history = model.fit(data, target, batch_size=8, epochs=1, verbose=0)
-        except Exception as error:  # noqa: BLE001 - any failure of the traced step is the finding
-            pytest.fail(
-                f"model.fit failed with {self._name()} in the model: {type(error).__name__}: "
-                f"{error}. __call__ runs traced (keras.Input, a compiled step): no .numpy() or "
-                "Python branches on tensors (quantizer_utils.by_training picks by training)"
-            )
-        assert np.isfinite(history.history["loss"][-1]), "the training loss is not finite"
-        assert not np.array_equal(self.numpy(layer.kernel), kernel), (
-            f"the quantized layer's kernel did not change while training: {self._name()} "
-            "blocks the gradient to the layer (use a straight-through estimator)"
-        )
-        for name, before in learned.items():
-            assert not np.array_equal(self.numpy(quantizer.parameters[name]), before), (
-                f"the learned parameter {name!r} did not change while training: its gradient "
-                "is zero or missing in __call__(x, training=True)"
-            )
+        model, data = self.train_wrapped_model(method)
         expected = model.predict(data, verbose=0)
         path = tmp_path / "model.keras"
         model.save(path)
