@@ -52,6 +52,18 @@ def registered_member(enum: type[Enum], name: str) -> Enum:
 GRID_TOLERANCE = 1e-3
 
 
+def boundary_inputs(grid: qi.UniformGrid, channels: int) -> np.ndarray:
+    """Every midpoint between two levels of ``grid`` and its float32 neighbours, as float32,
+    shaped ``(values, channels)`` (one column per channel of a per-channel grid)."""
+    codes = np.arange(grid.quant_min, grid.quant_max) + 0.5
+    scale = np.broadcast_to(np.asarray(grid.scale, np.float64), (channels,))
+    zero_point = np.broadcast_to(np.asarray(grid.zero_point, np.float64), (channels,))
+    middle = ((codes[:, None] - zero_point) * scale).astype(np.float32)
+    below = np.nextafter(middle, np.float32(-np.inf))
+    above = np.nextafter(middle, np.float32(np.inf))
+    return np.concatenate([below, middle, above])
+
+
 def _refuses(build: Any, rule: str) -> None:
     """``build()`` must raise ValueError or TypeError; otherwise fail with ``rule``."""
     try:
@@ -95,6 +107,12 @@ class ContractBackEnd:
     ) -> list[np.ndarray | None]:
         """The gradient of ``sum(quantizer(inputs, True) * upstream)`` to the inputs, then to
         each variable (None where the back end reports none)."""
+        raise NotImplementedError
+
+    @staticmethod
+    def compiled(function: Any, variables: Sequence[Any], inputs: np.ndarray) -> np.ndarray:
+        """``function(inputs)`` compiled as a model's step is (a graph, XLA), ``variables``
+        read as variables there, not as constants."""
         raise NotImplementedError
 
 
@@ -474,6 +492,29 @@ class QuantizerContract(ContractBackEnd):
             f"{self.inferable.__name__} differs from {self._name()}(x, training=False) by up to "
             f"{difference:.3g}: convert2inferable() must pass the current parameter values "
             "(parameter_values()) and both must compute the same quantize()"
+        )
+
+    def test_inferable_equals_trainable_compiled_at_rounding_boundaries(
+        self, method: qi.QuantizationMethod, case: dict[str, Any]
+    ) -> None:
+        """What ``qat_finalize`` deploys computes what the QAT model computes, even where a
+        value sits next to a rounding boundary and the two are compiled."""
+        quantizer = self.make_quantizer(method, **case)
+        grid = self.grid(quantizer)
+        if grid is None:
+            pytest.skip(f"{self.inferable.__name__}.grid() is None: no boundaries to try")
+        x = boundary_inputs(grid, self.shape[-1])
+        trained = self.compiled(
+            lambda v: quantizer(v, False), list(quantizer.parameters.values()), x
+        )
+        finalized = self.compiled(quantizer.convert2inferable(), [], x)
+        differ = int(np.sum(finalized != trained))
+        assert differ == 0, (
+            f"compiled, {self.inferable.__name__} and {self._name()}(x, training=False) put "
+            f"{differ} of {x.size} values next to a rounding boundary on different levels: "
+            "divide by a grid parameter with quantizer_utils.divide(x, d), not x / d (a "
+            "compiler rewrites a division by the deployed model's constant as a product with "
+            "its reciprocal, which rounds otherwise)"
         )
 
     def test_configs_round_trip_through_json(self, method: qi.QuantizationMethod) -> None:

@@ -106,6 +106,24 @@ class Keras3(contract.ContractBackEnd):
         found = tape.gradient(total, watched)
         return [None if g is None else np.asarray(g) for g in found]
 
+    @staticmethod
+    def compiled(function: Any, variables: Sequence[Any], inputs: np.ndarray) -> np.ndarray:
+        if keras.backend.backend() == "jax":
+            import jax
+
+            def stateless(values: Any, x: Any) -> Any:
+                with keras.StatelessScope(state_mapping=list(zip(variables, values, strict=True))):
+                    return function(x)
+
+            return np.asarray(jax.jit(stateless)([v.value for v in variables], inputs))
+        if keras.backend.backend() != "tensorflow":
+            pytest.skip(
+                f"compiled steps are checked on TensorFlow and JAX, not {keras.backend.backend()}"
+            )
+        import tensorflow as tf
+
+        return np.asarray(tf.function(function)(tf.constant(inputs)))
+
 
 _JAX_RUNS: dict[int, subprocess.CompletedProcess[str]] = {}  # pytest session -> its JAX run
 
