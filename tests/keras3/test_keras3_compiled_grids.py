@@ -12,27 +12,15 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from dispatched_quantizers import every_dispatched_quantizer
 from test_keras3_trainable_quantizers import activation_config, built, weights_config
 
-from quantizer_scaffold.qat.common.qat_config import TrainingMethod
 from quantizer_scaffold.qat.keras3.quantizer import quantization_dispatcher_builder as dispatcher
 from quantizer_scaffold.testing.contract import boundary_inputs
 from quantizer_scaffold.testing.quantizer_contract_keras3 import Keras3
 
 CHANNELS = 4  # the channels of weights_config's per-channel axis (-1)
-TABLES = {
-    "weights": dispatcher.METHOD2WEIGHTQUANTIZER,
-    "activation": dispatcher.METHOD2ACTQUANTIZER,
-}
-CASES = [
-    pytest.param(
-        quantizer, target, method, n_bits, id=f"{target}-{training.name}-{method.value}-{n_bits}bit"
-    )
-    for target, table in TABLES.items()
-    for training in (TrainingMethod.STE, TrainingMethod.LSQ)
-    for method, quantizer in table[training].items()
-    for n_bits in (4, 8)
-]
+CASES = every_dispatched_quantizer(dispatcher)
 
 
 @pytest.mark.parametrize("quantizer_class, target, method, n_bits", CASES)

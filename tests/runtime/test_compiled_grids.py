@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from dispatched_quantizers import every_dispatched_quantizer
 
 from quantizer_scaffold import quantizers_infrastructure as qi
 from quantizer_scaffold.qat import QATConfig, TrainingMethod, qat_finalize, qat_init
@@ -22,19 +23,7 @@ from quantizer_scaffold.testing.contract import boundary_inputs
 
 M = qi.QuantizationMethod
 CHANNELS = 4
-TABLES = {
-    "weights": dispatcher.METHOD2WEIGHTQUANTIZER,
-    "activation": dispatcher.METHOD2ACTQUANTIZER,
-}
-CASES = [
-    pytest.param(
-        quantizer, target, method, n_bits, id=f"{target}-{training.name}-{method.value}-{n_bits}bit"
-    )
-    for target, table in TABLES.items()
-    for training, quantizers in table.items()
-    for method, quantizer in quantizers.items()
-    for n_bits in (4, 8)
-]
+CASES = every_dispatched_quantizer(dispatcher)
 
 
 def config(target: str, method: qi.QuantizationMethod, n_bits: int) -> object:
