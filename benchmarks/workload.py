@@ -77,12 +77,18 @@ def build_cnn(filters: int = 16, keras: Any = None) -> Any:
     return keras.Model(inputs, outputs)
 
 
-def compile_for_training(model: Any, learning_rate: float = 1e-3, keras: Any = None) -> Any:
+def compile_for_training(
+    model: Any, learning_rate: float = 1e-3, keras: Any = None, jit_compile: bool | None = None
+) -> Any:
+    """Adam on the cross-entropy of the logits; ``jit_compile=True``: XLA (None: Keras' default,
+    which on TensorFlow is XLA only on a GPU and on JAX always)."""
     keras = keras or keras2()
+    options = {} if jit_compile is None else {"jit_compile": jit_compile}
     model.compile(
         optimizer=keras.optimizers.Adam(learning_rate),
         loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
         metrics=["accuracy"],
+        **options,
     )
     return model
 

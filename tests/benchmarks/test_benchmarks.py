@@ -159,15 +159,20 @@ def test_qat_overhead_keras3_prints_step_and_inference_ratios_per_back_end(scrip
     names = ["float", "our STE QAT", "our LSQ QAT"]
     for back_end, result in results.items():
         assert result["backend"] == back_end
-        for kind in ("training", "inference"):
+        # TensorFlow's steps again with jit_compile=True; JAX always compiles with XLA
+        kinds = ["training", "inference"] + (["training_xla"] if back_end == "tensorflow" else [])
+        assert sorted(k for k in result if k != "backend") == sorted(kinds)
+        for kind in kinds:
             assert list(result[kind]) == names
             assert all(seconds > 0 and math.isfinite(seconds) for seconds in result[kind].values())
         for name in names[1:]:
-            assert re.search(
-                rf"target {name} step <= 1.3x float on {back_end}: {NUMBER}x, (met|NOT met)",
-                output,
-            )
-    assert len(re.findall(r"^float\s+\d", output, flags=re.M)) == 4  # a table per back end, kind
+            for compiled in [""] + ([" with XLA"] if back_end == "tensorflow" else []):
+                assert re.search(
+                    rf"target {name} step <= 1.3x float on {back_end}{compiled}: {NUMBER}x, "
+                    "(met|NOT met)",
+                    output,
+                )
+    assert len(re.findall(r"^float\s+\d", output, flags=re.M)) == 5  # a table per run
 
 
 def test_tflite_export_prints_accuracy_size_and_latency_beside_tfmot(scripts, capsys, tmp_path):

@@ -7,7 +7,17 @@ from typing import Any
 
 import keras
 import numpy as np
+import pytest
 from keras import ops
+
+TENSORFLOW_ONLY = (
+    "TensorFlow only: "  # how a skip on another back end starts (see test_keras3_on_jax)
+)
+
+
+def tensorflow_only(why: str) -> pytest.MarkDecorator:
+    """Skip the test on every Keras 3 back end but TensorFlow, saying why."""
+    return pytest.mark.skipif(keras.backend.backend() != "tensorflow", reason=TENSORFLOW_ONLY + why)
 
 
 def numpy(value: Any) -> np.ndarray:

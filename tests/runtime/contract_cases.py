@@ -98,6 +98,32 @@ class EagerOnly(Correct):
         return _quantize(inputs, threshold, self.num_bits, self.channel_axis)
 
 
+def _own_grid(inputs: Any, threshold: Any, num_bits: int, channel_axis: int | None) -> Any:
+    """The symmetric grid written by hand, dividing by the step: ``x / step``."""
+    inputs = tf.convert_to_tensor(inputs)
+    threshold = quantizer_utils.channel_broadcast(
+        tf.cast(threshold, inputs.dtype), inputs.shape.rank, channel_axis
+    )
+    step = threshold / 2.0 ** (num_bits - 1)
+    codes = tf.clip_by_value(quantizer_utils.round_half_up(inputs / step), -8.0, 7.0)
+    return inputs + tf.stop_gradient(codes * step - inputs)
+
+
+@qi.register_quantizer
+class OwnGridInferable(Inferable):
+    def __call__(self, inputs: Any) -> Any:
+        return _own_grid(inputs, self.parameters["threshold"], self.num_bits, self.channel_axis)
+
+
+@qi.register_quantizer
+class DividesByItsParameter(Correct):
+    def __call__(self, inputs: Any, training: Any) -> Any:
+        return _own_grid(inputs, self.parameters["threshold"], self.num_bits, self.channel_axis)
+
+    def convert2inferable(self) -> OwnGridInferable:
+        return OwnGridInferable(self.num_bits, self.channel_axis, **self.parameter_values())
+
+
 @qi.register_quantizer
 class UndeclaredVariable(Correct):
     def initialize_quantization(self, tensor_shape: Any, name: str, layer: Any) -> Any:
@@ -169,6 +195,11 @@ class TestFrozenParameter(_Pair):
 
 class TestEagerOnly(_Pair):
     trainable = EagerOnly
+
+
+class TestDividesByItsParameter(_Pair):
+    trainable = DividesByItsParameter
+    inferable = OwnGridInferable
 
 
 class TestUndeclaredVariable(_Pair):

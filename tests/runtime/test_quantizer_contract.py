@@ -97,6 +97,11 @@ def test_the_correct_pair_passes_every_check(outcomes) -> None:
             "model.fit failed with EagerOnly in the model",
         ),
         (
+            "TestDividesByItsParameter",
+            "test_inferable_equals_trainable_compiled_at_rounding_boundaries",
+            "divide by a grid parameter with quantizer_utils.divide(x, d)",
+        ),
+        (
             "TestUndeclaredVariable",
             "test_declared_parameters_become_the_variables",
             "declare every parameter in the parameter_spec",

@@ -18,6 +18,8 @@ from typing import Any
 import numpy as np
 import tensorflow as tf
 
+from .common import grid_math
+
 FAKE_QUANT_OPS = {"FakeQuantWithMinMaxVars", "FakeQuantWithMinMaxVarsPerChannel"}
 # ops that only move values: a grid read through them is the grid of the op before
 _MOVES = {"Identity", "IdentityN", "Reshape"}
@@ -61,7 +63,7 @@ def grid_step(tensor: tf.Tensor) -> tf.Tensor | None:
     if op.type not in FAKE_QUANT_OPS:
         return None
     levels = 2 ** op.get_attr("num_bits") - 1 - int(op.get_attr("narrow_range"))
-    return (op.inputs[2] - op.inputs[1]) / float(levels)
+    return grid_math.divide(op.inputs[2] - op.inputs[1], float(levels))
 
 
 def fake_quant_grid(quantize: Callable[[tf.Tensor], Any], shape: Any) -> FakeQuantGrid | None:
@@ -188,7 +190,7 @@ def _on_8_bit_grid(x: tf.Tensor, low: tf.Tensor, high: tf.Tensor, n_bits: int) -
     """The 8-bit fake-quant op with the step of the n-bit grid on [low, high], zero at code 0."""
     # a step beyond float32 / 256 (ranges over 1e36) would overflow the 8-bit op's range:
     # there its step is capped (its values then saturate at float32 / 2) rather than NaN
-    step = tf.minimum((high - low) / float(2**n_bits - 1), _F32_MAX / 256.0)
+    step = tf.minimum(grid_math.divide(high - low, float(2**n_bits - 1)), _F32_MAX / 256.0)
     return _fake_quant_op(low)(x, -128.0 * step, 127.0 * step, num_bits=8)
 
 

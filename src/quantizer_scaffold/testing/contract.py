@@ -52,6 +52,18 @@ def registered_member(enum: type[Enum], name: str) -> Enum:
 GRID_TOLERANCE = 1e-3
 
 
+def boundary_inputs(grid: qi.UniformGrid, channels: int) -> np.ndarray:
+    """Every midpoint between two levels of ``grid`` and its float32 neighbours, as float32,
+    shaped ``(values, channels)`` (one column per channel of a per-channel grid)."""
+    codes = np.arange(grid.quant_min, grid.quant_max) + 0.5
+    scale = np.broadcast_to(np.asarray(grid.scale, np.float64), (channels,))
+    zero_point = np.broadcast_to(np.asarray(grid.zero_point, np.float64), (channels,))
+    middle = ((codes[:, None] - zero_point) * scale).astype(np.float32)
+    below = np.nextafter(middle, np.float32(-np.inf))
+    above = np.nextafter(middle, np.float32(np.inf))
+    return np.concatenate([below, middle, above])
+
+
 def _refuses(build: Any, rule: str) -> None:
     """``build()`` must raise ValueError or TypeError; otherwise fail with ``rule``."""
     try:
@@ -95,6 +107,12 @@ class ContractBackEnd:
     ) -> list[np.ndarray | None]:
         """The gradient of ``sum(quantizer(inputs, True) * upstream)`` to the inputs, then to
         each variable (None where the back end reports none)."""
+        raise NotImplementedError
+
+    @staticmethod
+    def compiled(function: Any, variables: Sequence[Any], inputs: np.ndarray) -> np.ndarray:
+        """``function(inputs)`` compiled as a model's step is (a graph, XLA), ``variables``
+        read as variables there, not as constants."""
         raise NotImplementedError
 
 
@@ -173,6 +191,63 @@ class QuantizerContract(ContractBackEnd):
     def grid(self, quantizer: Any) -> qi.UniformGrid | None:
         """The grid the quantizer's values must lie on: its inferable quantizer's ``grid()``."""
         return quantizer.convert2inferable().grid()
+
+    # ---- a wrapped model, trained ----------------------------------------------------------
+    def train_wrapped_model(
+        self, method: qi.QuantizationMethod, **compile_options: Any
+    ) -> tuple[Any, np.ndarray]:
+        """A Dense layer wrapped with the quantizer in a small model, after one epoch of
+        ``fit`` (compiled with ``compile_options``); checks that the layer and the learned
+        parameters trained. Returns the model and its data."""
+        self.seed(0)
+        keras = self.keras
+        features = self.shape[0]
+        data = np.random.default_rng(3).normal(size=(32, features)).astype(np.float32)
+        target = data.sum(axis=1, keepdims=True)
+        quantizer = self.trainable(self.make_config(method))
+        # a kernel large enough that the grids of make_config() clip part of it
+        layer = keras.layers.Dense(
+            self.shape[-1], kernel_initializer=keras.initializers.RandomNormal(0.0, 1.0, seed=0)
+        )
+        wrapper = self.wrap(layer, quantizer)
+        options = ", ".join(f"{k}={v!r}" for k, v in compile_options.items())
+        compiled = f" (compiled with {options})" if options else ""
+        try:
+            # keras.Input traces __call__ symbolically, fit traces it in a compiled step
+            model = keras.Sequential([keras.Input((features,)), wrapper, keras.layers.Dense(1)])
+            wrapper.calibrate()  # the QAT flow's calibration step, on the float kernel
+            model.compile(optimizer=keras.optimizers.Adam(0.01), loss="mse", **compile_options)
+            kernel = self.numpy(layer.kernel).copy()
+            learned = {
+                name: self.numpy(variable).copy()
+                for name, variable in quantizer.parameters.items()
+                if variable.trainable
+            }
+            history = model.fit(data, target, batch_size=8, epochs=1, verbose=0)
+        except Exception as error:  # noqa: BLE001 - any failure of the traced step is the finding
+            xla = (
+                "; with jit_compile=True XLA compiles it: only ops XLA has (keras.ops), no "
+                "tf.numpy_function or tf.py_function"
+                if compile_options.get("jit_compile")
+                else ""
+            )
+            pytest.fail(
+                f"model.fit{compiled} failed with {self._name()} in the model: "
+                f"{type(error).__name__}: {error}. __call__ runs traced (keras.Input, a "
+                "compiled step): no .numpy() or Python branches on tensors "
+                f"(quantizer_utils.by_training picks by training){xla}"
+            )
+        assert np.isfinite(history.history["loss"][-1]), "the training loss is not finite"
+        assert not np.array_equal(self.numpy(layer.kernel), kernel), (
+            f"the quantized layer's kernel did not change while training: {self._name()} "
+            "blocks the gradient to the layer (use a straight-through estimator)"
+        )
+        for name, before in learned.items():
+            assert not np.array_equal(self.numpy(quantizer.parameters[name]), before), (
+                f"the learned parameter {name!r} did not change while training: its gradient "
+                "is zero or missing in __call__(x, training=True)"
+            )
+        return model, data
 
     # ---- helpers --------------------------------------------------------------------------
     def _name(self) -> str:
@@ -419,6 +494,29 @@ class QuantizerContract(ContractBackEnd):
             "(parameter_values()) and both must compute the same quantize()"
         )
 
+    def test_inferable_equals_trainable_compiled_at_rounding_boundaries(
+        self, method: qi.QuantizationMethod, case: dict[str, Any]
+    ) -> None:
+        """What ``qat_finalize`` deploys computes what the QAT model computes, even where a
+        value sits next to a rounding boundary and the two are compiled."""
+        quantizer = self.make_quantizer(method, **case)
+        grid = self.grid(quantizer)
+        if grid is None:
+            pytest.skip(f"{self.inferable.__name__}.grid() is None: no boundaries to try")
+        x = boundary_inputs(grid, self.shape[-1])
+        trained = self.compiled(
+            lambda v: quantizer(v, False), list(quantizer.parameters.values()), x
+        )
+        finalized = self.compiled(quantizer.convert2inferable(), [], x)
+        differ = int(np.sum(finalized != trained))
+        assert differ == 0, (
+            f"compiled, {self.inferable.__name__} and {self._name()}(x, training=False) put "
+            f"{differ} of {x.size} values next to a rounding boundary on different levels: "
+            "divide by a grid parameter with quantizer_utils.divide(x, d), not x / d (a "
+            "compiler rewrites a division by the deployed model's constant as a product with "
+            "its reciprocal, which rounds otherwise)"
+        )
+
     def test_configs_round_trip_through_json(self, method: qi.QuantizationMethod) -> None:
         quantizer = self.make_quantizer(method)
         config = json.loads(json.dumps(quantizer.get_config()))
@@ -443,45 +541,7 @@ class QuantizerContract(ContractBackEnd):
     def test_wrapped_model_trains_saves_and_loads(
         self, method: qi.QuantizationMethod, tmp_path: Path
     ) -> None:
-        self.seed(0)
-        keras = self.keras
-        features = self.shape[0]
-        data = np.random.default_rng(3).normal(size=(32, features)).astype(np.float32)
-        target = data.sum(axis=1, keepdims=True)
-        quantizer = self.trainable(self.make_config(method))
-        # a kernel large enough that the grids of make_config() clip part of it
-        layer = keras.layers.Dense(
-            self.shape[-1], kernel_initializer=keras.initializers.RandomNormal(0.0, 1.0, seed=0)
-        )
-        wrapper = self.wrap(layer, quantizer)
-        try:
-            # keras.Input traces __call__ symbolically, fit traces it in a compiled step
-            model = keras.Sequential([keras.Input((features,)), wrapper, keras.layers.Dense(1)])
-            wrapper.calibrate()  # the QAT flow's calibration step, on the float kernel
-            model.compile(optimizer=keras.optimizers.Adam(0.01), loss="mse")
-            kernel = self.numpy(layer.kernel).copy()
-            learned = {
-                name: self.numpy(variable).copy()
-                for name, variable in quantizer.parameters.items()
-                if variable.trainable
-            }
-            history = model.fit(data, target, batch_size=8, epochs=1, verbose=0)
-        except Exception as error:  # noqa: BLE001 - any failure of the traced step is the finding
-            pytest.fail(
-                f"model.fit failed with {self._name()} in the model: {type(error).__name__}: "
-                f"{error}. __call__ runs traced (keras.Input, a compiled step): no .numpy() or "
-                "Python branches on tensors (quantizer_utils.by_training picks by training)"
-            )
-        assert np.isfinite(history.history["loss"][-1]), "the training loss is not finite"
-        assert not np.array_equal(self.numpy(layer.kernel), kernel), (
-            f"the quantized layer's kernel did not change while training: {self._name()} "
-            "blocks the gradient to the layer (use a straight-through estimator)"
-        )
-        for name, before in learned.items():
-            assert not np.array_equal(self.numpy(quantizer.parameters[name]), before), (
-                f"the learned parameter {name!r} did not change while training: its gradient "
-                "is zero or missing in __call__(x, training=True)"
-            )
+        model, data = self.train_wrapped_model(method)
         expected = model.predict(data, verbose=0)
         path = tmp_path / "model.keras"
         model.save(path)

@@ -106,6 +106,24 @@ class Keras3(contract.ContractBackEnd):
         found = tape.gradient(total, watched)
         return [None if g is None else np.asarray(g) for g in found]
 
+    @staticmethod
+    def compiled(function: Any, variables: Sequence[Any], inputs: np.ndarray) -> np.ndarray:
+        if keras.backend.backend() == "jax":
+            import jax
+
+            def stateless(values: Any, x: Any) -> Any:
+                with keras.StatelessScope(state_mapping=list(zip(variables, values, strict=True))):
+                    return function(x)
+
+            return np.asarray(jax.jit(stateless)([v.value for v in variables], inputs))
+        if keras.backend.backend() != "tensorflow":
+            pytest.skip(
+                f"compiled steps are checked on TensorFlow and JAX, not {keras.backend.backend()}"
+            )
+        import tensorflow as tf
+
+        return np.asarray(tf.function(function)(tf.constant(inputs)))
+
 
 _JAX_RUNS: dict[int, subprocess.CompletedProcess[str]] = {}  # pytest session -> its JAX run
 
@@ -162,6 +180,25 @@ class QuantizerContract(Keras3, contract.QuantizerContract):
             "calls\n"
             + "\n".join(line for line in failed if mine in line)
             + ("" if failed else result.stdout[-4000:] + result.stderr[-1000:])
+        )
+
+    def test_wrapped_model_trains_compiled_with_xla(self, method: qi3.QuantizationMethod) -> None:
+        """``jit_compile=True``: how Keras compiles on JAX and on a TensorFlow GPU, and the fast
+        way to train on a TensorFlow CPU; the same training as the default compile."""
+        if keras.backend.backend() != "tensorflow":
+            pytest.skip(
+                f"Keras compiles every step with XLA on {keras.backend.backend()}: "
+                "test_wrapped_model_trains_saves_and_loads checked it"
+            )
+        default, data = self.train_wrapped_model(method, jit_compile=False)
+        xla, _ = self.train_wrapped_model(method, jit_compile=True)
+        difference = np.abs(
+            self.numpy(xla.predict(data, verbose=0)) - self.numpy(default.predict(data, verbose=0))
+        ).max()
+        assert difference <= 1e-4, (
+            f"trained with XLA (jit_compile=True), the model with {self._name()} predicts up to "
+            f"{difference:.3g} away from the default compile: __call__ must compute the same "
+            "in both (keras.ops only; no op whose XLA form rounds otherwise)"
         )
 
 

@@ -133,9 +133,10 @@ class UniformGrid:
         scales, zero_points = [], []
         for a, b in zip(lows, highs, strict=True):
             a, b = min(_f32(a), 0.0), max(_f32(b), 0.0)
-            scale = _f32(_f32(b - a) / levels)
+            # grid_math.divide: x * (1 / d), each product rounded to float32
+            scale = _f32(_f32(b - a) * _f32(1.0 / levels))
             scales.append(scale)
-            zero_points.append(-math.floor(_f32(_f32(a / scale) + 0.5)))
+            zero_points.append(-math.floor(_f32(_f32(a * _f32(1.0 / scale)) + 0.5)))
         return cls(
             tuple(scales),
             tuple(zero_points),

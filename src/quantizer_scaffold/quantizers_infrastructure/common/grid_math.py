@@ -15,6 +15,13 @@ Notation: ``n`` bits, threshold ``t > 0``, range ``[a, b]``; rounding is round-h
 The functions take the array library as ``xp`` (``keras.ops`` for Keras 3, a TensorFlow
 namespace for Keras 2) and otherwise use Python operators only, so each back end computes the
 same arithmetic in the same order; gradients are the back ends' business.
+
+Every division by a value that is a constant in some model is written as a product with its
+reciprocal (``divide``): graph compilers rewrite ``x / c`` for a constant ``c`` as
+``x * (1 / c)`` (TensorFlow's constant folding, XLA's algebraic simplifier), which rounds
+otherwise. A QAT model reads its grid parameters from variables and its finalized copy from
+constants, so with ``x / c`` the two put a value next to a rounding boundary on different
+levels; with the product they compute the same.
 """
 
 from __future__ import annotations
@@ -37,6 +44,12 @@ def round_half_up(xp: ArrayOps, x: Any) -> Any:
     return xp.floor(x + 0.5)
 
 
+def divide(x: Any, d: Any) -> Any:
+    """``x / d`` as ``x * (1 / d)``: what a graph compiler makes of it when ``d`` is a constant,
+    written out so that a constant ``d`` and a variable one give the same values."""
+    return x * (1.0 / d)
+
+
 def symmetric_step(threshold: Any, n_bits: int, signed: bool) -> Any:
     """``delta = t / 2^(n - signed)``: exact in floating point (a power-of-two division)."""
     return threshold / float(2 ** (n_bits - int(signed)))
@@ -52,8 +65,8 @@ def zero_adjusted_range(xp: ArrayOps, range_min: Any, range_max: Any, n_bits: in
     """Move ``[a, b]`` so 0 is a level (``a > 0`` gives ``[0, b]``, ``b < 0`` gives ``[a, 0]``)."""
     low = xp.minimum(range_min, 0.0)
     high = xp.maximum(range_max, 0.0)
-    scale = (high - low) / float(2**n_bits - 1)
-    adjusted_low = scale * round_half_up(xp, low / scale)
+    scale = divide(high - low, float(2**n_bits - 1))
+    adjusted_low = scale * round_half_up(xp, divide(low, scale))
     return adjusted_low, high - low + adjusted_low
 
 
@@ -69,6 +82,7 @@ def quantize_clipped(
     so two compilations of a model (a QAT model and its finalized copy under XLA) agree.
     """
     if scale is None:
-        scale = (high - low) / float(2**n_bits - 1)
-    zero_point = round_half_up(xp, -low / scale)
-    return (round_half_up(xp, (clipped - low) / scale) - zero_point) * scale
+        scale = divide(high - low, float(2**n_bits - 1))
+    inverse = 1.0 / scale
+    zero_point = round_half_up(xp, -low * inverse)
+    return (round_half_up(xp, (clipped - low) * inverse) - zero_point) * scale

@@ -26,7 +26,7 @@ from typing import Any
 from .compat import keras, tf  # first: the clear error when the Keras runtime is missing
 
 # isort: split
-from ..common import bias_sources
+from ..common import bias_sources, grid_math
 from ..common.activation_scope import quantizing_activations
 from ..common.base_trainable_quantizer import BaseTrainableQuantizer
 from ..tflite_grids import grid_step
@@ -81,7 +81,7 @@ class BiasGrid:
             return tf.identity(layer.bias)  # per channel along another axis than the bias's
         weight_step = tf.repeat(tf.reshape(weight_step, [-1]), repeats)
         step = tf.stop_gradient(tf.reshape(input_step, []) * weight_step)
-        return round_half_up(layer.bias / step) * step
+        return round_half_up(grid_math.divide(layer.bias, step)) * step
 
 
 def bias_grid_of(wrapper: keras.layers.Layer) -> BiasGrid | None:

@@ -34,6 +34,7 @@ from .compat import tf  # first: the clear error when the Keras runtime is missi
 from ..common import grid_math
 from ..common.activation_scope import quantizing_activations as quantizing_activations
 from ..common.activation_scope import quantizing_activations_now
+from ..common.grid_math import divide as divide  # x / d for a grid parameter d: see grid_math
 from ..tflite_grids import fused_fake_quant
 
 # the elementwise functions grid_math needs, in TensorFlow

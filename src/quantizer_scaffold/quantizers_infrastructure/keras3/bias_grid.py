@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..common import bias_sources
+from ..common import bias_sources, grid_math
 from ..common.activation_scope import quantizing_activations
 from ..common.base_trainable_quantizer import BaseTrainableQuantizer
 from .compat import keras, ops
@@ -36,7 +36,7 @@ class _GridRecorder:
         self.steps: list[Any] = []
 
     def fake_quant(self, x: Any, low: Any, high: Any, n_bits: int, activation: bool) -> Any:
-        self.steps.append((high - low) / float(2**n_bits - 1))
+        self.steps.append(grid_math.divide(high - low, float(2**n_bits - 1)))
         return x  # only the grid is wanted
 
     def layer_form(self, wrapper: Any, inputs: Any) -> None:
@@ -91,7 +91,7 @@ class BiasGrid:
             weight_step = ops.repeat(weight_step, repeats)
         step = ops.stop_gradient(ops.reshape(input_step, ()) * weight_step)
         step = ops.cast(step, bias.dtype)
-        return round_half_up(bias / step) * step
+        return round_half_up(grid_math.divide(bias, step)) * step
 
 
 def _size(tensor: Any) -> int:

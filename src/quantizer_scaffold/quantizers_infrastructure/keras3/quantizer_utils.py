@@ -14,6 +14,7 @@ from typing import Any
 
 from ..common import grid_math
 from ..common.activation_scope import quantizing_activations_now
+from ..common.grid_math import divide as divide  # x / d for a grid parameter d: see grid_math
 from .compat import keras, ops
 from .lowering import active as active_lowering
 
@@ -125,7 +126,7 @@ def fake_quant(x: Any, low: Any, high: Any, n_bits: int, scale: Any = None) -> A
         if lowered is not None:
             return lowered
     if scale is None:
-        scale = (high - low) / float(2**n_bits - 1)
+        scale = grid_math.divide(high - low, float(2**n_bits - 1))
 
     @ops.custom_gradient
     def quantize(x: Any, low: Any, high: Any, scale: Any) -> Any:

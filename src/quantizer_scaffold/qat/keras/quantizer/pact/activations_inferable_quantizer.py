@@ -53,10 +53,11 @@ def pact(x: tf.Tensor, alpha: tf.Tensor, num_bits: int, signed: bool) -> tf.Tens
 
     @tf.custom_gradient
     def clip_and_quantize(x: tf.Tensor, alpha: tf.Tensor) -> Any:
-        step = alpha / float(qmax)
+        # divide: alpha is a variable while training and a constant once deployed
+        step = quantizer_utils.divide(alpha, float(qmax))
         low = -alpha if signed else tf.zeros_like(alpha)
         clipped = tf.minimum(tf.maximum(x, low), alpha)
-        quantized = quantizer_utils.round_half_up(clipped / step) * step
+        quantized = quantizer_utils.round_half_up(quantizer_utils.divide(clipped, step)) * step
 
         def gradient(upstream: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
             above = x >= alpha
