@@ -12,6 +12,17 @@ from typing import Any
 
 import numpy as np
 import pytest
+from tflite_checks import (
+    SAMPLES,
+    assert_int8_only,
+    assert_the_quantizers_grids,
+    assert_within_one_step_independently,
+    batches_of,
+    interpreter,
+    output_step,
+    quantized_tensor,
+    random_inputs,
+)
 
 from quantizer_scaffold import quantizers_infrastructure as qi
 from quantizer_scaffold.qat import QATConfig, TrainingMethod, qat_finalize, qat_init
@@ -19,7 +30,6 @@ from quantizer_scaffold.quantizers_infrastructure.keras.compat import keras, tf
 
 M = qi.QuantizationMethod
 L = keras.layers
-SAMPLES = 48
 
 
 def all_kinds_model(transposed: bool) -> keras.Model:
@@ -49,17 +59,6 @@ def all_kinds_model(transposed: bool) -> keras.Model:
     return model
 
 
-def random_inputs(model: keras.Model, samples: int = SAMPLES) -> list[np.ndarray]:
-    rng = np.random.default_rng(1)
-    return [
-        rng.normal(size=(samples, *tensor.shape[1:])).astype(np.float32) for tensor in model.inputs
-    ]
-
-
-def batches_of(arrays: list[np.ndarray], size: int = 16):
-    return lambda: ([a[i : i + size] for a in arrays] for i in range(0, len(arrays[0]), size))
-
-
 CONFIGS: dict[str, dict[str, Any]] = {
     "STE, symmetric per channel, 8/8": dict(per_channel=True),
     "STE, power-of-two per tensor, uniform activations, 8/8, with a transposed conv": dict(
@@ -77,17 +76,6 @@ CONFIGS: dict[str, dict[str, Any]] = {
         ),
     ),
 }
-
-
-def interpreter(content: bytes) -> tf.lite.Interpreter:
-    it = tf.lite.Interpreter(
-        model_content=content,
-        experimental_op_resolver_type=(
-            tf.lite.experimental.OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES
-        ),
-    )
-    it.allocate_tensors()
-    return it
 
 
 @pytest.mark.parametrize("config", list(CONFIGS))
@@ -109,71 +97,7 @@ def test_every_layer_kind_exports_to_exact_int8(config, tmp_path):
     assert agreement.identical_values > (0.99 if "transposed" in config else 0.9999)
     assert_the_quantizers_grids(finalized, content)
     assert_the_separable_halves_are_quantized_between(finalized, content)
-    assert_within_one_step_independently(finalized, inputs, content)
-
-
-def tensor_types(content: bytes) -> set[str]:
-    """The flatbuffer's tensor types (the interpreter shows a packed INT4 tensor as int8)."""
-    from tensorflow.lite.python import schema_py_generated as schema
-
-    model = schema.ModelT.InitFromObj(schema.Model.GetRootAsModel(content, 0))
-    names = {v: k for k, v in vars(schema.TensorType).items() if not k.startswith("_")}
-    return {names[t.type] for t in model.subgraphs[0].tensors}
-
-
-def assert_int8_only(content: bytes) -> None:
-    assert tensor_types(content) <= {"INT8", "INT32", "FLOAT32"}  # float: the boundary only
-    it = interpreter(content)
-    ops = it._get_ops_details()
-    assert {op["op_name"] for op in ops} & {"CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED"}
-    tensors = {d["index"]: d for d in it.get_tensor_details()}
-    for op in ops:
-        if op["op_name"] not in ("QUANTIZE", "DEQUANTIZE"):
-            dtypes = {tensors[i]["dtype"] for i in op["outputs"]}
-            assert dtypes <= {np.int8, np.int32}, op  # int32: shape arithmetic
-
-
-def quantized_tensor(it: tf.lite.Interpreter, layer: str, shape: tuple[int, ...]) -> dict:
-    """The quantization of the int8 tensor(s) of ``shape`` the converter named after ``layer``
-    (below 8 bits an activation is several: before and after the clip to its levels)."""
-    found = [
-        d["quantization_parameters"]
-        for d in it.get_tensor_details()
-        if f"/{layer}/" in d["name"] and d["dtype"] == np.int8 and tuple(d["shape"]) == shape
-    ]
-    assert found and all(
-        np.array_equal(f["scales"], found[0]["scales"])
-        and np.array_equal(f["zero_points"], found[0]["zero_points"])
-        for f in found
-    ), found
-    return found[0]
-
-
-def assert_the_quantizers_grids(finalized: keras.Model, content: bytes) -> None:
-    """The conv2d kernel's scales and the conv2d output's scale and zero point in the file."""
-    it = interpreter(content)
-    conv = finalized.get_layer("quant_conv2d")
-    weights = conv.weights_quantizers["kernel"].get_config()
-    kernel = quantized_tensor(it, "quant_conv2d", (4, 3, 3, 3))
-    expected = weight_steps(weights)
-    np.testing.assert_allclose(
-        kernel["scales"], expected * np.ones(len(kernel["scales"])), rtol=1e-6
-    )
-    assert not np.any(kernel["zero_points"])
-    activation = conv.activation_quantizers[0].get_config()
-    output = quantized_tensor(it, "quant_conv2d", (1, 4, 4, 4))
-    step = output_step(finalized, "quant_conv2d")
-    if activation["num_bits"] < 8:  # the int8 codes are the n-bit levels: zero point 0
-        np.testing.assert_allclose(output["scales"], [step], rtol=1e-6)
-        assert list(output["zero_points"]) == [0]
-    elif "min_range" not in activation:  # ReLU output: unsigned [0, t), the zero point at -128
-        assert activation["signed"] is False
-        np.testing.assert_allclose(output["scales"], [step], rtol=1e-6)
-        assert list(output["zero_points"]) == [-128]
-    else:
-        low, high = min(activation["min_range"][0], 0), max(activation["max_range"][0], 0)
-        np.testing.assert_allclose(output["scales"], [(high - low) / 255], rtol=1e-5)
-        assert list(output["zero_points"]) == [-128 + round(-low / output["scales"][0])]
+    assert_within_one_step_independently(finalized, finalized.input_names, inputs, content)
 
 
 def assert_the_separable_halves_are_quantized_between(finalized, content) -> None:
@@ -185,32 +109,6 @@ def assert_the_separable_halves_are_quantized_between(finalized, content) -> Non
         np.testing.assert_allclose(between["scales"], [step], rtol=1e-6, err_msg=name)
     ops = [op["op_name"] for op in it._get_ops_details()]
     assert ops.count("DEPTHWISE_CONV_2D") == 4 and "PAD" in ops  # causal SeparableConv1D
-
-
-def weight_steps(config: dict) -> np.ndarray:
-    """A weights quantizer's steps: t / 2^(n-1), or LSQ's learned step sizes themselves."""
-    if "step_size" in config:
-        return np.asarray(config["step_size"])
-    return np.asarray(config["threshold"]) / 2 ** (config["num_bits"] - 1)
-
-
-def output_step(finalized: keras.Model, name: str) -> float:
-    grid = finalized.get_layer(name).activation_quantizers[0].get_config()
-    if "step_size" in grid:
-        return grid["step_size"][0]
-    if "threshold" in grid:
-        return grid["threshold"][0] / 2 ** (grid["num_bits"] - int(grid["signed"]))
-    low, high = min(grid["min_range"][0], 0), max(grid["max_range"][0], 0)
-    return (high - low) / (2 ** grid["num_bits"] - 1)
-
-
-def assert_within_one_step_independently(finalized, inputs, content) -> None:
-    runner = tf.lite.Interpreter(model_content=content).get_signature_runner()
-    got = runner(**dict(zip(finalized.input_names, inputs, strict=True)))
-    expected = finalized(inputs, training=False)
-    for name, value in zip(finalized.output_names, expected, strict=True):
-        steps = np.abs(got[name] - value.numpy()) / output_step(finalized, name)
-        assert steps.max() <= 1.0 + 1e-4, name
 
 
 @pytest.fixture(scope="module")

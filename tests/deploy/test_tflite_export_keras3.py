@@ -20,8 +20,15 @@ from typing import Any
 import keras
 import numpy as np
 import pytest
-import tensorflow as tf
-from tflite_checks import assert_int8_only, interpreter, quantized_tensor
+from tflite_checks import (
+    SAMPLES,
+    assert_int8_only,
+    assert_the_quantizers_grids,
+    assert_within_one_step_independently,
+    batches_of,
+    interpreter,
+    random_inputs,
+)
 
 from quantizer_scaffold import quantizers_infrastructure as qi
 from quantizer_scaffold.qat import QATConfig, TrainingMethod, qat_finalize, qat_init
@@ -33,7 +40,6 @@ pytestmark = pytest.mark.skipif(
 
 M = qi.QuantizationMethod
 L = keras.layers
-SAMPLES = 48
 LSQ = QATConfig(
     weight_training_method=TrainingMethod.LSQ, activation_training_method=TrainingMethod.LSQ
 )
@@ -60,17 +66,6 @@ def all_kinds_model(transposed: bool) -> keras.Model:
         if getattr(layer, "use_bias", False):
             layer.bias.assign(rng.normal(0.0, 0.3, layer.bias.shape).astype(np.float32))
     return model
-
-
-def random_inputs(model: keras.Model, samples: int = SAMPLES) -> list[np.ndarray]:
-    rng = np.random.default_rng(1)
-    return [
-        rng.normal(size=(samples, *tensor.shape[1:])).astype(np.float32) for tensor in model.inputs
-    ]
-
-
-def batches_of(arrays: list[np.ndarray], size: int = 16):
-    return lambda: ([a[i : i + size] for a in arrays] for i in range(0, len(arrays[0]), size))
 
 
 CONFIGS: dict[str, dict[str, Any]] = {
@@ -113,40 +108,8 @@ def test_every_layer_kind_exports_to_exact_int8(config, tmp_path):
     # which rounds values within about 0.003 of a rounding boundary the other way
     assert agreement.identical_values > (0.99 if "transposed" in config else 0.9999)
     assert_the_quantizers_grids(finalized, content)
-    assert_within_one_step_independently(finalized, inputs, content)
-
-
-def assert_the_quantizers_grids(finalized: keras.Model, content: bytes) -> None:
-    """The conv2d kernel's scales and the conv2d output's scale and zero point in the file are
-    those of the quantizers' ``grid()``."""
-    it = interpreter(content)
-    conv = finalized.get_layer("quant_conv2d")
-    weights = conv.weights_quantizers["kernel"].grid()
-    kernel = quantized_tensor(it, "quant_conv2d", (4, 3, 3, 3))
-    expected = np.asarray(weights.scale) * np.ones(len(kernel["scales"]))
-    np.testing.assert_allclose(kernel["scales"], expected, rtol=1e-5)
-    assert not np.any(kernel["zero_points"])
-    activation = conv.activation_quantizers[0].grid()
-    output = quantized_tensor(it, "quant_conv2d", (1, 4, 4, 4))
-    np.testing.assert_allclose(output["scales"], activation.scale, rtol=1e-5)
-    if activation.quant_max - activation.quant_min < 255:  # below 8 bits: the levels / step
-        assert list(output["zero_points"]) == [0]
-    else:  # the int8 tensor's codes are the grid's shifted to start at -128
-        zero_point = activation.zero_point[0] - activation.quant_min - 128
-        assert list(output["zero_points"]) == [zero_point]
-
-
-def output_step(finalized: keras.Model, name: str) -> float:
-    return finalized.get_layer(name).activation_quantizers[0].grid().scale[0]
-
-
-def assert_within_one_step_independently(finalized, inputs, content) -> None:
-    runner = tf.lite.Interpreter(model_content=content).get_signature_runner()  # as on a device
-    got = runner(**{t.name: a for t, a in zip(finalized.inputs, inputs, strict=True)})
-    expected = finalized(inputs, training=False)
-    for name, value in zip(finalized.output_names, expected, strict=True):
-        steps = np.abs(got[name] - keras.ops.convert_to_numpy(value)) / output_step(finalized, name)
-        assert steps.max() <= 1.0 + 1e-4, name
+    names = [tensor.name for tensor in finalized.inputs]
+    assert_within_one_step_independently(finalized, names, inputs, content)
 
 
 def test_a_sequential_model_with_int8_input_and_output(tmp_path):

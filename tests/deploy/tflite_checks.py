@@ -1,11 +1,28 @@
-"""What a TFLite file holds, read without Keras: shared by the export tests of both Kerases."""
+"""What a TFLite file holds and how a finalized model's export is checked: shared by the export
+tests of both Kerases (a finalized model's quantizers are read through their ``grid()``)."""
 
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import numpy as np
 import tensorflow as tf
+
+SAMPLES = 48  # random inputs of the export tests
+
+
+def random_inputs(model: Any, samples: int = SAMPLES) -> list[np.ndarray]:
+    """Standard normal float32 inputs for each of ``model``'s inputs."""
+    rng = np.random.default_rng(1)
+    return [
+        rng.normal(size=(samples, *tensor.shape[1:])).astype(np.float32) for tensor in model.inputs
+    ]
+
+
+def batches_of(arrays: list[np.ndarray], size: int = 16) -> Any:
+    """A representative dataset of ``arrays``: a callable returning their batches."""
+    return lambda: ([a[i : i + size] for a in arrays] for i in range(0, len(arrays[0]), size))
 
 
 def interpreter(content: bytes) -> tf.lite.Interpreter:
@@ -34,7 +51,7 @@ def assert_int8_only(content: bytes) -> None:
     assert tensor_types(content) <= {"INT8", "INT32", "FLOAT32"}  # float: the boundary only
     it = interpreter(content)
     ops = it._get_ops_details()
-    assert {op["op_name"] for op in ops} & {"CONV_2D", "DEPTHWISE_CONV_2D"}
+    assert {op["op_name"] for op in ops} & {"CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED"}
     tensors = {d["index"]: d for d in it.get_tensor_details()}
     for op in ops:
         if op["op_name"] not in ("QUANTIZE", "DEQUANTIZE"):
@@ -58,3 +75,41 @@ def quantized_tensor(it: tf.lite.Interpreter, layer: str, shape: tuple[int, ...]
         for f in found
     ), found
     return found[0]
+
+
+def output_step(finalized: Any, name: str) -> float:
+    """The step of the grid the wrapper ``name`` puts its output on."""
+    return finalized.get_layer(name).activation_quantizers[0].grid().scale[0]
+
+
+def assert_the_quantizers_grids(finalized: Any, content: bytes) -> None:
+    """The conv2d kernel's scales and the conv2d output's scale and zero point in the file are
+    those of the quantizers' ``grid()``."""
+    it = interpreter(content)
+    conv = finalized.get_layer("quant_conv2d")
+    weights = conv.weights_quantizers["kernel"].grid()
+    kernel = quantized_tensor(it, "quant_conv2d", (4, 3, 3, 3))
+    expected = np.asarray(weights.scale) * np.ones(len(kernel["scales"]))
+    np.testing.assert_allclose(kernel["scales"], expected, rtol=1e-5)
+    assert not np.any(kernel["zero_points"])
+    activation = conv.activation_quantizers[0].grid()
+    output = quantized_tensor(it, "quant_conv2d", (1, 4, 4, 4))
+    np.testing.assert_allclose(output["scales"], activation.scale, rtol=1e-5)
+    if activation.quant_max - activation.quant_min < 255:  # below 8 bits: the levels / step
+        assert list(output["zero_points"]) == [0]
+    else:  # the int8 tensor's codes are the grid's shifted to start at -128
+        zero_point = activation.zero_point[0] - activation.quant_min - 128
+        assert list(output["zero_points"]) == [zero_point]
+
+
+def assert_within_one_step_independently(
+    finalized: Any, input_names: list[str], inputs: list[np.ndarray], content: bytes
+) -> None:
+    """The file run as on a device (its signature, the default delegate) is within one output
+    step of the finalized model on ``inputs``."""
+    runner = tf.lite.Interpreter(model_content=content).get_signature_runner()
+    got = runner(**dict(zip(input_names, inputs, strict=True)))
+    expected = finalized(inputs, training=False)
+    for name, value in zip(finalized.output_names, expected, strict=True):
+        steps = np.abs(got[name] - np.asarray(value)) / output_step(finalized, name)
+        assert steps.max() <= 1.0 + 1e-4, name
