@@ -13,10 +13,8 @@ from typing import Any
 import numpy as np
 import pytest
 from tflite_checks import (
-    SAMPLES,
+    assert_all_kinds_export_exactly,
     assert_int8_only,
-    assert_the_quantizers_grids,
-    assert_within_one_step_independently,
     batches_of,
     interpreter,
     output_step,
@@ -81,23 +79,11 @@ CONFIGS: dict[str, dict[str, Any]] = {
 @pytest.mark.parametrize("config", list(CONFIGS))
 def test_every_layer_kind_exports_to_exact_int8(config, tmp_path):
     options = dict(CONFIGS[config])
-    model = all_kinds_model(options.pop("transposed", False))
-    inputs = random_inputs(model)
-    finalized = qat_finalize(qat_init(model, batches_of(inputs), **options))
-    path = tmp_path / "model.tflite"
-    report = qi.export_tflite(finalized, path, batches_of(inputs))
-    content = path.read_bytes()
-    assert report.mode == "int8" and not report.float_ops and report.size_bytes == len(content)
-    assert_int8_only(content)
-    agreement = report.agreement
-    assert agreement.samples == SAMPLES
-    assert agreement.max_steps is not None and agreement.max_steps <= 1.0 + 1e-4
-    # the bias is on TFLite's int32 grid in both: what may differ is TFLite's TRANSPOSE_CONV,
-    # which rounds values within about 0.003 of a rounding boundary the other way
-    assert agreement.identical_values > (0.99 if "transposed" in config else 0.9999)
-    assert_the_quantizers_grids(finalized, content)
+    model = all_kinds_model(options.get("transposed", False))
+    finalized, content = assert_all_kinds_export_exactly(
+        model, options, tmp_path / "model.tflite", lambda finalized: finalized.input_names
+    )
     assert_the_separable_halves_are_quantized_between(finalized, content)
-    assert_within_one_step_independently(finalized, finalized.input_names, inputs, content)
 
 
 def assert_the_separable_halves_are_quantized_between(finalized, content) -> None:

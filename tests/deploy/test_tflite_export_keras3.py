@@ -21,10 +21,8 @@ import keras
 import numpy as np
 import pytest
 from tflite_checks import (
-    SAMPLES,
+    assert_all_kinds_export_exactly,
     assert_int8_only,
-    assert_the_quantizers_grids,
-    assert_within_one_step_independently,
     batches_of,
     interpreter,
     random_inputs,
@@ -90,26 +88,20 @@ CONFIGS: dict[str, dict[str, Any]] = {
 }
 
 
+def input_names(finalized: keras.Model) -> list[str]:
+    return [tensor.name for tensor in finalized.inputs]
+
+
 @pytest.mark.parametrize("config", list(CONFIGS))
 def test_every_layer_kind_exports_to_exact_int8(config, tmp_path):
     options = dict(CONFIGS[config])
-    model = all_kinds_model(options.pop("transposed", False))
-    inputs = random_inputs(model)
-    finalized = qat_finalize(qat_init(model, batches_of(inputs), **options))
-    path = tmp_path / "model.tflite"
-    report = qi.export_tflite(finalized, path, batches_of(inputs))
-    content = path.read_bytes()
-    assert report.mode == "int8" and not report.float_ops and report.size_bytes == len(content)
-    assert_int8_only(content)
-    agreement = report.agreement
-    assert agreement.samples == SAMPLES
-    assert agreement.max_steps is not None and agreement.max_steps <= 1.0 + 1e-4
-    # the bias is on TFLite's int32 grid in both: what may differ is TFLite's TRANSPOSE_CONV,
-    # which rounds values within about 0.003 of a rounding boundary the other way
-    assert agreement.identical_values > (0.99 if "transposed" in config else 0.9999)
-    assert_the_quantizers_grids(finalized, content)
-    names = [tensor.name for tensor in finalized.inputs]
-    assert_within_one_step_independently(finalized, names, inputs, content)
+    model = all_kinds_model(options.get("transposed", False))
+    finalized, content = assert_all_kinds_export_exactly(
+        model,
+        options,
+        tmp_path / "model.tflite",
+        lambda finalized: [tensor.name for tensor in finalized.inputs],
+    )
 
 
 def test_a_sequential_model_with_int8_input_and_output(tmp_path):

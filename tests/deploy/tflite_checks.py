@@ -113,3 +113,32 @@ def assert_within_one_step_independently(
     for name, value in zip(finalized.output_names, expected, strict=True):
         steps = np.abs(got[name] - np.asarray(value)) / output_step(finalized, name)
         assert steps.max() <= 1.0 + 1e-4, name
+
+
+def assert_all_kinds_export_exactly(
+    model: Any, options: dict[str, Any], path: Any, input_names: Any
+) -> tuple[Any, bytes]:
+    """``model`` (every layer kind, a transposed conv if ``transposed`` is in ``options``)
+    through ``qat_init`` (with the other ``options``) and ``qat_finalize``, exported to
+    ``path``: int8 only, within one output step of the Keras model, the quantizers' grids in
+    the file. ``input_names(finalized)`` names the inputs of the file's signature. Returns the
+    finalized model and the file for the caller's own checks."""
+    from quantizer_scaffold import quantizers_infrastructure as qi
+    from quantizer_scaffold.qat import qat_finalize, qat_init
+
+    transposed = options.pop("transposed", False)
+    inputs = random_inputs(model)
+    finalized = qat_finalize(qat_init(model, batches_of(inputs), **options))
+    report = qi.export_tflite(finalized, path, batches_of(inputs))
+    content = path.read_bytes()
+    assert report.mode == "int8" and not report.float_ops and report.size_bytes == len(content)
+    assert_int8_only(content)
+    agreement = report.agreement
+    assert agreement.samples == SAMPLES
+    assert agreement.max_steps is not None and agreement.max_steps <= 1.0 + 1e-4
+    # the bias is on TFLite's int32 grid in both: what may differ is TFLite's TRANSPOSE_CONV,
+    # which rounds values within about 0.003 of a rounding boundary the other way
+    assert agreement.identical_values > (0.99 if transposed else 0.9999)
+    assert_the_quantizers_grids(finalized, content)
+    assert_within_one_step_independently(finalized, input_names(finalized), inputs, content)
+    return finalized, content
