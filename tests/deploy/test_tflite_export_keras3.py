@@ -25,6 +25,7 @@ from tflite_checks import (
     assert_int8_only,
     batches_of,
     interpreter,
+    quantized_tensor,
     random_inputs,
 )
 
@@ -195,10 +196,9 @@ def test_a_grid_of_its_own_is_refused_by_name_and_the_float_export_works(tmp_pat
 def test_layers_without_an_int8_kernel_are_named_together(tmp_path):
     keras.utils.set_random_seed(6)
     image, volume = keras.Input((6, 6, 2)), keras.Input((4, 4, 4, 1))
-    a = L.Flatten()(L.SeparableConv2D(2, 3, name="separable")(image))
     b = L.Flatten()(L.Conv2DTranspose(2, 3, name="transpose")(image))
     c = L.Flatten()(L.Conv3D(2, 3, name="conv3d")(volume))
-    model = keras.Model([image, volume], L.Concatenate()([a, b, c]))
+    model = keras.Model([image, volume], L.Concatenate()([b, c]))
     data = random_inputs(model, 16)
     qat_model = qat_init(model, batches_of(data))
     with pytest.raises(qi.TFLiteExportError, match="trainable quantizers: export the model qat_f"):
@@ -206,9 +206,29 @@ def test_layers_without_an_int8_kernel_are_named_together(tmp_path):
     with pytest.raises(qi.TFLiteExportError) as refused:
         qi.export_tflite(qat_finalize(qat_model), tmp_path / "m.tflite")
     message = str(refused.value)
-    assert "quant_separable (SeparableConv2D): the depthwise result" in message
     assert "quant_transpose (Conv2DTranspose) kernel: per-channel weights" in message
     assert "quant_conv3d (Conv3D): TFLite's CONV_3D kernel takes float only" in message
+
+
+def test_a_separable_convolution_exports_as_its_two_halves_with_the_tensor_between(tmp_path):
+    keras.utils.set_random_seed(8)
+    image = keras.Input((8, 8, 3), name="image")
+    separable = L.SeparableConv2D(4, 3, depth_multiplier=2, activation="relu", name="sep")
+    model = keras.Model(image, L.Dense(3, name="head")(L.Flatten()(separable(image))))
+    data = random_inputs(model)
+    finalized = qat_finalize(qat_init(model, batches_of(data)))
+    path = tmp_path / "sep.tflite"
+    report = qi.export_tflite(finalized, path, batches_of(data))
+    assert report.agreement.identical_values == 1.0
+    content = path.read_bytes()
+    assert_int8_only(content)
+    it = interpreter(content)
+    ops = [op["op_name"] for op in it._get_ops_details()]
+    # the halves, then the head (a per-channel Dense is a CONV_2D too)
+    assert ops[:3] == ["QUANTIZE", "DEPTHWISE_CONV_2D", "CONV_2D"]
+    between = quantized_tensor(it, "quant_sep_depthwise", (1, 6, 6, 6))
+    step = finalized.get_layer("quant_sep_depthwise").activation_quantizers[0].grid().scale
+    np.testing.assert_allclose(between["scales"], step, rtol=1e-6)
 
 
 def test_ops_left_in_float_are_named_unless_allowed(tmp_path):

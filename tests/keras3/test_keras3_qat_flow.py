@@ -207,8 +207,9 @@ def test_sequential_weights_only_and_other_kernel_layers(data):
     )
     qat_model = qat_init(model, activation_method=None, weights_method=M.POWER_OF_TWO)
     assert isinstance(qat_model, keras.Sequential)
-    depthwise, separable, transpose, _ = wrappers(qat_model)
-    assert set(separable.weights_quantizers) == {"depthwise_kernel", "pointwise_kernel"}
+    depthwise, separable_depthwise, pointwise, transpose, _ = wrappers(qat_model)
+    assert qat_model.qat_report.split  # the separable convolution, as its two halves
+    assert set(separable_depthwise.weights_quantizers) == set(pointwise.weights_quantizers)
     inferable = depthwise.weights_quantizers["kernel"].convert2inferable()
     assert inferable.channel_axis == -2 and len(inferable.threshold) == 1  # one input channel
     assert all(t == 2.0 ** np.round(np.log2(t)) for t in inferable.threshold)

@@ -22,14 +22,15 @@ from .tflite_forms import FormSpec, form_of, per_channel_axis
 from .tflite_grids import FakeQuantGrid, activation_problem, weights_problem
 
 SEPARABLE = (
-    "the depthwise result inside it is not quantized, but TFLite computes it as a tensor of "
-    "its own; build it as DepthwiseConv + Conv(kernel_size=1), each wrapped"
+    "TFLite computes the depthwise result inside it as a tensor of its own, which this wrapper "
+    "does not quantize; qat_init splits a separable convolution into its depthwise and "
+    "pointwise halves, each wrapped (wrap a DepthwiseConv and a Conv with kernel size 1)"
 )
 
 
-def layers_without_int8_kernel(layers: Any, separable: str = SEPARABLE) -> dict[type, str]:
+def layers_without_int8_kernel(layers: Any) -> dict[type, str]:
     """Inner layer class of a Keras' ``layers`` -> why TFLite cannot run it in int8, whatever
-    its quantizers; ``separable``: the way out for a wrapped separable convolution."""
+    its quantizers (a separable convolution wrapped whole: ``SEPARABLE``)."""
     return {
         layers.Conv3D: "TFLite's CONV_3D kernel takes float only",
         layers.Conv3DTranspose: "TFLite's CONV_3D_TRANSPOSE kernel takes float only",
@@ -37,8 +38,8 @@ def layers_without_int8_kernel(layers: Any, separable: str = SEPARABLE) -> dict[
             "TFLite's converter leaves its TRANSPOSE_CONV and bias ADD in float; use a "
             "Conv2DTranspose on [batch, 1, steps, channels] inputs"
         ),
-        layers.SeparableConv1D: separable,
-        layers.SeparableConv2D: separable,
+        layers.SeparableConv1D: SEPARABLE,
+        layers.SeparableConv2D: SEPARABLE,
     }
 
 

@@ -14,9 +14,11 @@ from __future__ import annotations
 from typing import Any
 
 from quantizer_scaffold.qat.common.flow import QATBackEnd
+from quantizer_scaffold.qat.keras3.cloning import fresh_inputs, input_name
 from quantizer_scaffold.qat.keras3.quantizer.quantization_dispatcher_builder import (
     get_trainable_quantizer_class,
 )
+from quantizer_scaffold.qat.keras3.separable import split_separable_convolutions
 from quantizer_scaffold.quantizers_infrastructure import keras3 as qi3
 from quantizer_scaffold.quantizers_infrastructure.common.frameworks import KERAS3, check_keras
 from quantizer_scaffold.quantizers_infrastructure.keras3.compat import keras
@@ -83,15 +85,10 @@ def _layer_outputs(model: keras.Model, layer: keras.layers.Layer) -> list[Any]:
     return outputs
 
 
-def _input_name(tensor: Any) -> str:
-    """The name of the ``InputLayer`` a model input tensor comes from."""
-    return tensor._keras_history.operation.name
-
-
 def _inputs(model: keras.Model) -> list[tuple[str, Any, str, bool]]:
     """(name, tensor, dtype name, whether it is float) of each model input."""
     return [
-        (_input_name(t), t, str(t.dtype), keras.backend.is_float_dtype(t.dtype))
+        (input_name(t), t, str(t.dtype), keras.backend.is_float_dtype(t.dtype))
         for t in model.inputs
     ]
 
@@ -108,21 +105,17 @@ def _with_input_identities(model: keras.Model, identities: dict[str, str]) -> ke
         return fresh
 
     if isinstance(model, keras.Sequential):
-        (tensor,) = model.inputs
-        name = _input_name(tensor)
-        inputs = keras.Input(batch_shape=tensor.shape, dtype=tensor.dtype, name=name)
+        (inputs,) = fresh_inputs(model)
         layers = [copy_layer(layer) for layer in model.layers]
-        copy = keras.Sequential([inputs, keras.layers.Identity(name=by_input[name]), *layers])
+        identity = keras.layers.Identity(name=by_input[input_name(inputs)])
+        copy = keras.Sequential([inputs, identity, *layers])
     else:
         # the clone's inputs, made here so that each is known by position (a clone renames them)
-        inputs = [
-            keras.Input(batch_shape=t.shape, dtype=t.dtype, name=_input_name(t))
-            for t in model.inputs
-        ]
+        inputs = fresh_inputs(model)
         identity_of = {
-            id(new): by_input[_input_name(old)]
+            id(new): by_input[input_name(old)]
             for new, old in zip(inputs, model.inputs, strict=True)
-            if _input_name(old) in by_input
+            if input_name(old) in by_input
         }
         spliced: dict[int, Any] = {}  # id of a clone input -> its Identity layer's output
 
@@ -158,4 +151,5 @@ KERAS3_BACK_END = QATBackEnd(
     trainable_quantizer_class=get_trainable_quantizer_class,
     inputs=_inputs,
     with_input_identities=_with_input_identities,
+    split_layers=split_separable_convolutions,
 )

@@ -31,19 +31,13 @@ from ..tflite_backend import WrappedModelBackend, layers_without_int8_kernel
 from ..tflite_grids import FakeQuantGrid, fake_quant_grid
 from .quantization_wrapper import TFLITE_FORMS, KerasQuantizationWrapper
 
-_SEPARABLE = (
-    "TFLite computes the depthwise result inside it as a tensor of its own, which this wrapper "
-    "does not quantize; qat_init splits a separable convolution into its depthwise and "
-    "pointwise halves, each wrapped (wrap a DepthwiseConv and a Conv with kernel size 1)"
-)
-
 
 class Keras2TFLiteBackend(WrappedModelBackend):
     """``export_tflite`` for tf_keras models (``qat_finalize``'s output)."""
 
     wrapper_class = KerasQuantizationWrapper
     identity_class = keras.layers.Identity
-    no_int8_kernel = layers_without_int8_kernel(keras.layers, _SEPARABLE)
+    no_int8_kernel = layers_without_int8_kernel(keras.layers)
     transposed = (keras.layers.Conv2DTranspose,)
     forms = TFLITE_FORMS
 

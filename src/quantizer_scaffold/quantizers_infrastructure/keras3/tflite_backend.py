@@ -10,9 +10,10 @@ and that function is converted (``from_concrete_functions``). Values are those o
 model up to float32 rounding; the model itself is not changed.
 
 What int8 can hold is judged as for Keras 2 (``tflite_grids``): each quantizer is traced the
-same way and its fake-quant op read. Layers: Dense, Conv1D, Conv2D, DepthwiseConv1D/2D and
-Conv2DTranspose (per tensor) convert; Conv3D, Conv3DTranspose, Conv1DTranspose and a wrapped
-SeparableConv1D/2D are refused with the reason.
+same way and its fake-quant op read. Layers: Dense, Conv1D, Conv2D, DepthwiseConv1D/2D,
+Conv2DTranspose (per tensor) and SeparableConv1D/2D (which ``qat_init`` splits into its two
+halves) convert; Conv3D, Conv3DTranspose, Conv1DTranspose and a separable convolution wrapped
+whole are refused with the reason.
 """
 
 from __future__ import annotations
