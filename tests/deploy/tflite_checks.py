@@ -9,6 +9,9 @@ from typing import Any
 import numpy as np
 import tensorflow as tf
 
+from quantizer_scaffold import quantizers_infrastructure as qi
+from quantizer_scaffold.qat import qat_finalize, qat_init
+
 SAMPLES = 48  # random inputs of the export tests
 
 
@@ -123,9 +126,6 @@ def assert_all_kinds_export_exactly(
     ``path``: int8 only, within one output step of the Keras model, the quantizers' grids in
     the file. ``input_names(finalized)`` names the inputs of the file's signature. Returns the
     finalized model and the file for the caller's own checks."""
-    from quantizer_scaffold import quantizers_infrastructure as qi
-    from quantizer_scaffold.qat import qat_finalize, qat_init
-
     transposed = options.pop("transposed", False)
     inputs = random_inputs(model)
     finalized = qat_finalize(qat_init(model, batches_of(inputs), **options))

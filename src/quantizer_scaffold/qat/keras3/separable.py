@@ -22,7 +22,6 @@ def split_separable_convolutions(model: keras.Model) -> tuple[keras.Model, dict[
             layers += halves.get(layer.name) or [_copy(layer)]
         split = keras.Sequential(layers, name=model.name)
     else:
-        before = {made[-1].name: made[:-1] for made in halves.values()}  # pointwise: the rest
 
         def clone(layer: keras.layers.Layer) -> keras.layers.Layer:
             return halves[layer.name][-1] if layer.name in halves else _copy(layer)
@@ -30,7 +29,7 @@ def split_separable_convolutions(model: keras.Model) -> tuple[keras.Model, dict[
         def call(layer: keras.layers.Layer, *args: Any, **kwargs: Any) -> Any:
             if layer.name in halves:
                 (x,) = args
-                for first in before[layer.name]:
+                for first in halves[layer.name][:-1]:  # [padding,] depthwise; layer: pointwise
                     x = first(x)
                 return layer(x, **kwargs)
             return layer(*args, **kwargs)
